@@ -1,0 +1,3 @@
+from scai.cli import main
+
+main()

@@ -1,0 +1,46 @@
+"""The contract every backend meets; `make_backend` turns a model string into one."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from scai.llm.spec import ModelSettings
+from scai.llm.types import GenerationParams, Message, RawCompletion
+
+
+class Backend(ABC):
+    """One model behind one interface. Backends do no retrying, caching or validation."""
+
+    #: Stable text naming the model (never a secret); part of every cache key.
+    identity: str
+    #: Whether the backend itself constrains output to a JSON schema.
+    enforces_schema: bool = False
+    #: Whether concurrent calls actually overlap (the in-process model serialises).
+    parallel: bool = True
+
+    @abstractmethod
+    async def generate(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
+        """Produce one completion. Raise TransientModelError for faults worth retrying."""
+
+    @abstractmethod
+    async def check(self) -> str:
+        """Return a one-line description when usable; raise ModelUnavailable when not."""
+
+    async def aclose(self) -> None:
+        """Release connections; the default has nothing to release."""
+
+
+def make_backend(settings: ModelSettings) -> Backend:
+    """Build the backend a model string names (imports are lazy: extras stay optional)."""
+    spec = settings.spec
+    if spec.kind == "local":
+        from scai.llm.llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend(spec, n_ctx=settings.n_ctx)
+    if spec.kind in ("openai", "openai-compat"):
+        from scai.llm.openai_compat import OpenAICompatBackend
+
+        return OpenAICompatBackend(spec, settings)
+    from scai.llm.hf import HFBackend
+
+    return HFBackend(spec)

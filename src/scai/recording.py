@@ -1,0 +1,55 @@
+"""Glue between the model layer and the run store: a run's lifecycle and its call log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pydantic import BaseModel
+
+from scai.llm.client import CallRecord
+from scai.store.runs import Run, RunStore
+
+
+def call_logger(run: Run) -> Callable[[CallRecord], None]:
+    """An `on_call` hook that appends every model call to the run as it finishes.
+
+    A successful call whose tags carry a `key` is logged under that key, which is how a resumed
+    run knows the call is done; failures are logged without a key so they are retried.
+    """
+
+    def log(record: CallRecord) -> None:
+        payload = record.model_dump(mode="json")
+        if record.error is None:
+            run.log("model_call", payload, key=record.tags.get("key"))
+        else:
+            run.log("model_error", payload)
+
+    return log
+
+
+@contextmanager
+def recorded_run(
+    store: RunStore, kind: str, config: BaseModel | dict[str, Any], *, name: str | None = None,
+    resume: str | None = None,
+) -> Iterator[Run]:
+    """Create (or reopen) a run; mark it completed, failed or interrupted on the way out."""
+    data = config.model_dump(mode="json") if isinstance(config, BaseModel) else config
+    if resume:
+        run = store.open_run(resume)
+        run.resume()
+    else:
+        run = store.create_run(kind, data, name=name)
+    try:
+        yield run
+    except KeyboardInterrupt:
+        run.finish("interrupted", error="interrupted by the user (Ctrl-C); resume with --resume")
+        raise
+    except BaseException as exc:
+        run.finish("failed", error=f"{type(exc).__name__}: {exc}")
+        raise
+    else:
+        info = store.get(run.id)
+        if info.status == "running":
+            run.finish("completed")
