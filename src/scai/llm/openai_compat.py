@@ -107,12 +107,20 @@ class OpenAICompatBackend(Backend):
             modes = ["none"]
         for i, mode in enumerate(modes):
             response = await self._post(self._body(messages, params, mode))
-            if response.status_code in (400, 422) and i + 1 < len(modes):
+            if i + 1 < len(modes) and self._refused_format(response):
                 continue  # the server refused this way of asking for a schema: try the next
             if params.json_schema is not None and self.schema_mode == "auto":
                 self.schema_mode = mode  # remember what this server accepts
             return self._parse(response)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _refused_format(response: httpx.Response) -> bool:
+        # Servers say "no" to an unknown response_format differently: 400 or 422 (vLLM, OpenAI),
+        # or a 500 that names the field (llama-cpp-python's server).
+        if response.status_code in (400, 422):
+            return True
+        return response.status_code == 500 and "response_format" in response.text
 
     def _parse(self, response: httpx.Response) -> RawCompletion:
         status = response.status_code
