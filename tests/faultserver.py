@@ -68,8 +68,8 @@ class FaultServer:
                     self.wfile.write(raw)
                 elif kind == "429":
                     self._send(429, {"error": "slow down"}, {"retry-after": arg or "0"})
-                else:
-                    self._send(int(kind), {"error": f"status {kind}"})
+                else:  # an HTTP status, with an optional word for the error body
+                    self._send(int(kind), {"error": f"status {kind} {arg}".strip()})
 
             def _send(self, status: int, obj: dict, headers: dict | None = None):
                 raw = json.dumps(obj).encode()

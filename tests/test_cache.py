@@ -87,3 +87,26 @@ async def test_cache_survives_a_new_client_and_cli_manages_it():
     cleared = scai("cache", "clear")
     assert "removed 2 cached responses" in cleared.stdout
     assert ResponseCache().stats().entries == 0
+
+
+async def test_usage_and_cost_are_accounted():
+    from scai.llm import ModelSettings, Price
+
+    settings = ModelSettings(price=Price(prompt_per_million=1.0, completion_per_million=3.0))
+    c = ModelClient(settings, backend=ScriptedBackend(), cache=None)
+    out = await c.complete("hi")
+    assert out.usage.prompt_tokens == 4 and out.usage.completion_tokens == 2
+    assert out.usage.cost_usd == pytest.approx((4 * 1.0 + 2 * 3.0) / 1e6)
+    await c.complete("again")
+    assert c.stats.calls == 2 and c.stats.cost_usd == pytest.approx(2e-5)
+
+
+def test_sync_wrapper_works_inside_a_running_event_loop():
+    import asyncio
+
+    c = ModelClient("local", backend=ScriptedBackend(["inner"]), cache=None)
+
+    async def notebook_cell():
+        return c.complete_sync("hi").text  # as if called from Jupyter
+
+    assert asyncio.run(notebook_cell()) == "inner"

@@ -137,3 +137,10 @@ async def test_missing_api_key_variable_is_named():
         c = ModelClient(settings(server.url, api_key_env="NOT_SET_ANYWHERE"), cache=None)
         with pytest.raises(ModelUnavailable, match=r"\$NOT_SET_ANYWHERE is not set"):
             await c.complete("hi")
+
+
+async def test_server_that_answers_500_naming_response_format_gets_the_fallback():
+    with FaultServer(["500:response_format", "ok:{\"answer\": 3}"]) as server:
+        c = ModelClient(settings(server.url), cache=None)
+        out = await c.complete("hi", GenerationParams(json_schema=SCHEMA))
+        assert out.parsed == {"answer": 3} and c.backend.schema_mode == "json_object"

@@ -226,13 +226,16 @@ class ModelClient:
                 return raw, attempt + 1, time.perf_counter() - start
             except TransientModelError as exc:
                 last = exc
+            # A refused connection is most often a wrong address: give up on it sooner.
+            if last.unreachable and attempt >= min(2, self.settings.max_retries):
+                break
             if attempt < self.settings.max_retries:
                 self.stats.retries += 1
                 wait = last.retry_after if last.retry_after is not None else delay
                 await asyncio.sleep(min(wait, 60.0) * (0.8 + 0.4 * random.random()))
                 delay *= 2
         assert last is not None
-        tries = self.settings.max_retries + 1
+        tries = attempt + 1
         if last.unreachable:
             raise ModelUnavailable(f"{last} (gave up after {tries} tries)") from last
         raise ModelError(f"{last} (gave up after {tries} tries)") from last
