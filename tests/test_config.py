@@ -110,3 +110,12 @@ def test_cli_validate_bad_config_exit_2_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "model.concurency: unknown key" in lines[0]
+
+
+def test_relative_data_paths_resolve_next_to_the_config(tmp_path, monkeypatch):
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "prompts.txt").write_text("one\ntwo\n")
+    path = write(folder, "kind: batch\nprompts_file: prompts.txt\n")
+    monkeypatch.chdir(tmp_path)  # the prompts are not in the working directory
+    assert load_config(path).prompts_file == folder / "prompts.txt"

@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
-from scai.config import ConfigModel, register_kind
+from scai.config import ConfigModel, register_kind, resolve_path
 from scai.errors import ConfigError
 from scai.llm import ChatRequest, GenerationParams, Message, ModelClient, ModelSettings
 from scai.llm.cache import ResponseCache
@@ -36,6 +36,8 @@ class BatchConfig(ConfigModel):
         None, description="Prompts from a .txt (one per line), .jsonl ({prompt: ...}) or .csv file."
     )
     samples: int = Field(1, ge=1, le=1000, description="Samples per prompt (distinct, cached).")
+
+    _prompts_path = field_validator("prompts_file")(resolve_path)
 
     @model_validator(mode="after")
     def _has_prompts(self) -> "BatchConfig":

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo
 
 from scai.errors import ConfigError
 
@@ -126,10 +126,12 @@ def format_validation_error(where: str, exc: ValidationError) -> str:
     return f"{where}: {loc}: {msg}{more}"
 
 
-def validate_as(model: type[M], data: Any, where: str) -> M:
+def validate_as(
+    model: type[M], data: Any, where: str, *, config_dir: Path | None = None
+) -> M:
     """Validate data against a config model, turning pydantic's report into one ConfigError line."""
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"config_dir": config_dir})
     except ValidationError as exc:
         raise ConfigError(format_validation_error(where, exc)) from None
     except ConfigError as exc:  # raised inside a validator (e.g. a bad model string)
@@ -154,7 +156,18 @@ def load_config(
         raise ConfigError(f"{path}: kind: unknown kind {file_kind!r} (one of: {', '.join(sorted(KINDS))})")
     if kind is not None and file_kind != kind:
         raise ConfigError(f"{path}: kind: this command needs kind {kind!r}, the file says {file_kind!r}")
-    return validate_as(KINDS[file_kind], data, str(path))
+    return validate_as(KINDS[file_kind], data, str(path), config_dir=path.parent)
+
+
+def resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:
+    """A relative path in a config means: from the working directory if it exists there, else
+    from the config file's own directory (so a config and its data can travel together)."""
+    if value is None or value.is_absolute() or value.exists():
+        return value
+    config_dir = (info.context or {}).get("config_dir")
+    if config_dir is not None and (Path(config_dir) / value).exists():
+        return Path(config_dir) / value
+    return value
 
 
 def to_yaml(config: BaseModel) -> str:
