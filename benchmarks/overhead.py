@@ -3,7 +3,7 @@
     python benchmarks/overhead.py [--n 16] [--max-tokens 96] [--repeats 3]
 
 Both paths use the same loaded model, greedy decoding, the same seeds and no cache; the order of
-the two is alternated across repeats so that warm-up and thermal drift fall on both. Reports
+the two alternates call by call so that drift in machine speed falls on both. Reports
 generated tokens per second for each and the ratio scai/raw (target >= 0.95).
 """
 
@@ -25,29 +25,21 @@ PROMPTS = [
 ]
 
 
-def run_raw(n: int, max_tokens: int) -> tuple[int, float]:
+def raw_call(i: int, max_tokens: int) -> int:
     llama, lock = load_llama(bundled_gguf_path(), 4096)
-    tokens, start = 0, time.perf_counter()
-    for i in range(n):
-        with lock:
-            out = llama.create_chat_completion(
-                messages=[{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
-                temperature=0.0, max_tokens=max_tokens, seed=i,
-            )
-        tokens += out["usage"]["completion_tokens"]
-    return tokens, time.perf_counter() - start
-
-
-def run_scai(n: int, max_tokens: int) -> tuple[int, float]:
-    client = ModelClient("local", cache=None)
-    tokens, start = 0, time.perf_counter()
-    for i in range(n):
-        out = client.complete_sync(
-            PROMPTS[i % len(PROMPTS)],
-            GenerationParams(temperature=0.0, max_tokens=max_tokens, seed=i),
+    with lock:
+        out = llama.create_chat_completion(
+            messages=[{"role": "user", "content": PROMPTS[i % len(PROMPTS)]}],
+            temperature=0.0, max_tokens=max_tokens, seed=i,
         )
-        tokens += out.usage.completion_tokens
-    return tokens, time.perf_counter() - start
+    return out["usage"]["completion_tokens"]
+
+
+def scai_call(client: ModelClient, i: int, max_tokens: int) -> int:
+    out = client.complete_sync(
+        PROMPTS[i % len(PROMPTS)], GenerationParams(temperature=0.0, max_tokens=max_tokens, seed=i)
+    )
+    return out.usage.completion_tokens
 
 
 def main() -> None:
@@ -56,12 +48,21 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=96)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    run_raw(2, 8)  # load and warm up
+    client = ModelClient("local", cache=None)
+    raw_call(0, 8), scai_call(client, 0, 8)  # load and warm up both paths
     raw_tps, scai_tps = [], []
     for r in range(args.repeats):
-        order = [("raw", run_raw), ("scai", run_scai)]
-        for name, fn in order if r % 2 == 0 else order[::-1]:
-            tokens, secs = fn(args.n, args.max_tokens)
+        # Interleave call by call (alternating who goes first) so drift in machine speed falls
+        # on both paths alike.
+        totals = {"raw": [0, 0.0], "scai": [0, 0.0]}
+        for i in range(args.n):
+            pair = [("raw", lambda: raw_call(i, args.max_tokens)),
+                    ("scai", lambda: scai_call(client, i, args.max_tokens))]
+            for name, fn in pair if i % 2 == 0 else pair[::-1]:
+                start = time.perf_counter()
+                totals[name][0] += fn()
+                totals[name][1] += time.perf_counter() - start
+        for name, (tokens, secs) in totals.items():
             (raw_tps if name == "raw" else scai_tps).append(tokens / secs)
             print(f"repeat {r} {name:>4}: {tokens} tokens in {secs:.2f} s = {tokens / secs:.1f} tok/s")
     result = {
