@@ -35,3 +35,9 @@ def test_bad_model_string_is_a_user_error():
     result = scai("ask", "hi", "--model", "gpt-9000")
     assert result.returncode == 2 and "unknown model 'gpt-9000'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_out_of_range_option_is_a_user_error():
+    result = scai("ask", "hi", "--max-tokens", "0")
+    assert result.returncode == 2 and "options: max_tokens" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -251,6 +252,12 @@ def main() -> None:
     except ScaiError as exc:
         err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False)
         sys.exit(exc.exit_code)
+    except ValidationError as exc:  # an option value out of range, e.g. --max-tokens 0
+        from scai.config import format_validation_error
+
+        message = format_validation_error("options", exc)
+        err.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
+        sys.exit(2)
     except KeyboardInterrupt:
         err.print("interrupted; finished work is kept in the run store (resume with --resume)")
         sys.exit(130)

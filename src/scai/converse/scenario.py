@@ -1,0 +1,171 @@
+"""The scenario file (`kind: converse`): agents, visibility, turn policy, termination, judges."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from scai.config import ConfigModel, register_kind
+from scai.llm import GenerationParams, ModelSettings
+
+
+class ContextPolicy(ConfigModel):
+    """How an agent's view of a long conversation is kept within its token budget."""
+
+    max_tokens: int = Field(1536, ge=64, description="Budget for the conversation part of a prompt.")
+    policy: Literal["drop_oldest", "summarise"] = Field(
+        "drop_oldest", description="Older statements beyond the budget are dropped or summarised."
+    )
+    keep_last: int = Field(2, ge=1, description="The newest statements are always kept whole.")
+
+
+class Deliberation(ConfigModel):
+    """A private conversation among an agent's own sub-agents before the agent speaks."""
+
+    members: list["AgentSpec"] = Field(min_length=1)
+    rounds: int = Field(1, ge=1, le=20)
+    turn_policy: "TurnPolicy" = Field(default_factory=lambda: TurnPolicy())
+    outcome: Literal["chair", "summary"] = Field(
+        "chair",
+        description="'chair': the chair member writes the statement the agent makes; "
+        "'summary': the agent itself speaks, given a summary of the deliberation.",
+    )
+    chair: str | None = Field(None, description="Which member writes the outcome (default: first).")
+    prompt: str = Field(
+        "Deliberate privately about how {agent} should respond. Be brief and concrete.",
+        description="Opens the deliberation; variables: {agent}, {round}, {year}.",
+    )
+
+    @model_validator(mode="after")
+    def _chair_is_member(self) -> "Deliberation":
+        names = [m.name for m in self.members]
+        if self.chair is not None and self.chair not in names:
+            raise ValueError(f"chair {self.chair!r} is not one of the members {names}")
+        if len(set(names)) != len(names):
+            raise ValueError("member names must be unique")
+        return self
+
+
+class AgentSpec(ConfigModel):
+    """One participant."""
+
+    name: str = Field(min_length=1, max_length=60, pattern=r"^[^/|]+$")
+    persona: str = Field(description="Who the agent is and how it behaves (its system prompt).")
+    private_notes: str | None = Field(
+        None, description="Known only to this agent (e.g. a reservation price)."
+    )
+    model: ModelSettings | None = Field(None, description="Overrides the scenario's model.")
+    hears: list[str] | None = Field(
+        None, description="Whose statements this agent can see (default: everyone's)."
+    )
+    deliberation: Deliberation | None = None
+
+
+class TurnPolicy(ConfigModel):
+    """Who speaks when."""
+
+    type: Literal["round_robin", "fixed_order", "simultaneous", "moderator"] = Field(
+        "round_robin",
+        description="round_robin: everyone each round, the first speaker rotating; fixed_order: "
+        "`order` every round; simultaneous: all answer the same state in parallel; moderator: a "
+        "model picks each next speaker or ends the round.",
+    )
+    order: list[str] | None = Field(None, description="Speakers per round for fixed_order.")
+    moderator_model: ModelSettings | None = Field(None, description="Default: scenario model.")
+    moderator_prompt: str = Field(
+        "You chair this conversation. Pick who should speak next so that the discussion "
+        "advances, or END the round when everyone has been heard.",
+    )
+    max_turns_per_round: int = Field(6, ge=1, description="Moderator: most turns in a round.")
+
+
+class Termination(ConfigModel):
+    """Stop at the first condition met (checked after every turn; rounds always bound a run)."""
+
+    max_turns: int | None = Field(None, ge=1)
+    phrase: str | None = Field(None, description="Stop when any statement contains this text.")
+    token_budget: int | None = Field(None, ge=1, description="Stop after this many tokens in total.")
+    judge: bool = Field(
+        False, description="After each round, ask the first judge whether the conversation is over."
+    )
+
+
+class Metric(ConfigModel):
+    """A score the judge gives a whole run."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    description: str
+    min: int = 1
+    max: int = 10
+
+    @model_validator(mode="after")
+    def _range(self) -> "Metric":
+        if self.max <= self.min or self.max - self.min > 200:
+            raise ValueError(f"metric {self.name}: need min < max and at most 200 steps")
+        return self
+
+
+class JudgeSpec(ConfigModel):
+    """A model that summarises a finished run and scores it on a rubric."""
+
+    name: str = "judge"
+    model: ModelSettings | None = None
+    instructions: str = Field(
+        "You are an impartial analyst. Read the transcript and judge it on the evidence.",
+    )
+    metrics: list[Metric] = Field(default_factory=list)
+
+
+@register_kind("converse")
+class ConverseConfig(ConfigModel):
+    """A multi-agent conversation scenario."""
+
+    kind: Literal["converse"] = "converse"
+    name: str = "conversation"
+    description: str = ""
+    model: ModelSettings = Field(default_factory=ModelSettings)
+    params: GenerationParams = Field(
+        default_factory=lambda: GenerationParams(temperature=0.8, max_tokens=160)
+    )
+    seed: int = 0
+    setting: str = Field("", description="Shared background given to every agent.")
+    rounds: int = Field(3, ge=1, le=500)
+    start_year: int | None = Field(None, description="If set, {year} advances each round.")
+    years_per_round: int = 1
+    round_prompt: str | None = Field(
+        None, description="Announced to everyone at each round's start; {round}, {year} filled."
+    )
+    turn_instruction: str = Field(
+        "Respond to the latest statements in character. Be concise (at most 120 words).",
+        description="Closes each agent's prompt, after the explicit scenario state.",
+    )
+    agents: list[AgentSpec] = Field(min_length=1)
+    turn_policy: TurnPolicy = Field(default_factory=TurnPolicy)
+    termination: Termination = Field(default_factory=Termination)
+    context: ContextPolicy = Field(default_factory=ContextPolicy)
+    judges: list[JudgeSpec] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _names_consistent(self) -> "ConverseConfig":
+        names = [a.name for a in self.agents]
+        if len(set(names)) != len(names):
+            raise ValueError(f"agent names must be unique, got {names}")
+        if "moderator" in names:
+            raise ValueError("'moderator' is reserved for scenario announcements")
+        for agent in self.agents:
+            for heard in agent.hears or []:
+                if heard not in names:
+                    raise ValueError(f"agent {agent.name!r} hears unknown agent {heard!r}")
+        if self.turn_policy.type == "fixed_order":
+            if not self.turn_policy.order:
+                raise ValueError("turn_policy.order is required for fixed_order")
+            unknown = set(self.turn_policy.order) - set(names)
+            if unknown:
+                raise ValueError(f"turn_policy.order names unknown agents {sorted(unknown)}")
+        if self.termination.judge and not self.judges:
+            raise ValueError("termination.judge needs at least one judge")
+        return self
+
+
+Deliberation.model_rebuild()
