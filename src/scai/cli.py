@@ -148,6 +148,43 @@ def batch(
         raise typer.Exit(1)
 
 
+@app.command()
+def converse(
+    scenario: Path = typer.Argument(..., help="A `kind: converse` scenario file."),
+    runs: int = typer.Option(1, "--runs", "-n", min=1, help="Independent runs (seeds S, S+1, ...)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Base seed (default: the file's)."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Default model for agents."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Where transcripts and plots go."),
+    overrides: Optional[list[str]] = SetOpt,
+    resume: Optional[str] = typer.Option(None, "--resume", help="Resume this run id (or prefix)."),
+    no_cache: bool = typer.Option(False, "--no-cache"),
+    runs_dir: Optional[Path] = RunsDir,
+) -> None:
+    """Run a multi-agent conversation scenario; judge it; aggregate over runs."""
+    from scai.config import load_config
+    from scai.converse import run_converse
+
+    extra = list(overrides or [])
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    if model is not None:
+        extra.append(f"model.model={model}")
+    cfg = load_config(scenario, extra, kind="converse")
+    result = run_converse(cfg, _store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
+                          cache=not no_cache)
+    table = Table("run", "seed", "stopped by", "rounds", "statements", "tokens", "judge failures")
+    for r in result.runs:
+        table.add_row(r.run_id, str(r.seed), r.stop_reason, str(r.rounds_run), str(r.statements),
+                      str(r.tokens), str(r.judge_parse_failures))
+    out.print(table)
+    scores = {k: v for k, v in result.aggregate.items() if "." in k}
+    if scores:
+        out.print("[bold]judged scores[/] (mean [95% CI])")
+        for name, est in scores.items():
+            out.print(f"  {name}: {est.fmt()}", markup=False)
+    out.print(f"transcripts in {result.out_dir}" + (f"; plot {result.plot}" if result.plot else ""))
+
+
 @runs_app.command("list")
 def runs_list(
     kind: Optional[str] = typer.Option(None, "--kind", help="Only runs of this kind."),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 
-FEATURE_MODULES = ["scai.batch"]
+FEATURE_MODULES = ["scai.batch", "scai.converse"]
 
 
 def load_features() -> None:

@@ -73,7 +73,9 @@ def sample_seed(seed: int, sample_index: int) -> int:
 def validate_json(text: str, schema: dict) -> Any:
     """Parse `text` as JSON and check it against `schema`; raise ValueError saying why not."""
     try:
-        value = json.loads(text)
+        # strict=False: a raw newline inside a string (common from small models) is not a reason
+        # to throw an otherwise well-formed answer away.
+        value = json.loads(text, strict=False)
     except json.JSONDecodeError as exc:
         raise ValueError(f"not JSON ({exc.msg} at char {exc.pos})") from exc
     try:

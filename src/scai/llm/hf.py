@@ -151,6 +151,8 @@ class HFBackend(Backend):
             )
             if sample:
                 kwargs.update(temperature=params.temperature, top_p=params.top_p)
+            if params.repeat_penalty != 1.0:
+                kwargs.update(repetition_penalty=params.repeat_penalty)
             if params.stop:
                 kwargs.update(stop_strings=list(params.stop), tokenizer=tok)
             out = model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)

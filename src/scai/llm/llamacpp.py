@@ -114,6 +114,7 @@ class LlamaCppBackend(Backend):
             top_p=params.top_p,
             max_tokens=params.max_tokens,
             stop=list(params.stop) or None,
+            repeat_penalty=params.repeat_penalty,
         )
         if params.seed is not None:
             kwargs["seed"] = params.seed

@@ -80,6 +80,8 @@ class OpenAICompatBackend(Backend):
             body["stop"] = list(params.stop)
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.repeat_penalty != 1.0:  # not OpenAI's API: llama.cpp and vLLM spell it so
+            body["repeat_penalty"] = body["repetition_penalty"] = params.repeat_penalty
         if params.json_schema is not None and mode == "json_schema":
             body["response_format"] = {
                 "type": "json_schema",

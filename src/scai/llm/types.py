@@ -33,6 +33,10 @@ class GenerationParams(BaseModel):
     temperature: float = Field(0.7, ge=0.0, le=5.0, description="Sampling temperature; 0 is greedy.")
     max_tokens: int = Field(256, ge=1, le=131072, description="Most tokens to generate.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass.")
+    repeat_penalty: float = Field(
+        1.0, ge=0.5, le=3.0,
+        description="Penalise repeated tokens (llama.cpp, transformers, vLLM); 1.0 is off.",
+    )
     seed: int | None = Field(None, description="Sampling seed; seeded calls are cached by default.")
     stop: tuple[str, ...] = Field((), description="Stop sequences (not included in the reply).")
     json_schema: dict[str, Any] | None = Field(

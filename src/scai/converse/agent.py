@@ -1,0 +1,122 @@
+"""An agent: its own system prompt, model, and view of the conversation.
+
+`Agent.messages()` is the only place a prompt is built, and it reads only the statements the
+agent may see, trimmed to its token budget, closed by an explicit scenario-state line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from scai.converse.scenario import AgentSpec, ContextPolicy
+from scai.converse.transcript import Statement
+from scai.llm import Message, ModelClient
+from scai.prompts import PromptBook
+
+PROMPTS = PromptBook.load(Path(__file__).with_name("prompts.yaml"))
+
+
+def estimate_tokens(text: str) -> int:
+    """A cheap, model-independent estimate (about four characters per token)."""
+    return len(text) // 4 + 4
+
+
+@dataclass
+class ScenarioState:
+    """What every prompt states explicitly, so long runs do not lose track."""
+
+    round: int
+    rounds: int
+    year: int | None
+    speaker: str
+
+
+def render_statement(s: Statement) -> str:
+    return f"[{s.speaker}] {s.content}" if s.speaker == "moderator" else f"{s.speaker}: {s.content}"
+
+
+@dataclass
+class ContextView:
+    """The statements an agent's prompt will hold, and what was left out."""
+
+    kept: list[Statement]
+    dropped: list[Statement]
+
+
+def trim(visible: list[Statement], policy: ContextPolicy) -> ContextView:
+    """Keep the newest statements that fit the budget (always at least `keep_last`)."""
+    kept: list[Statement] = []
+    used = 0
+    for s in reversed(visible):
+        cost = estimate_tokens(s.content)
+        if len(kept) >= policy.keep_last and used + cost > policy.max_tokens:
+            break
+        kept.append(s)
+        used += cost
+    kept.reverse()
+    return ContextView(kept=kept, dropped=visible[: len(visible) - len(kept)])
+
+
+class Agent:
+    """A participant with a private context; it never sees what is not visible to it."""
+
+    def __init__(
+        self, spec: AgentSpec, client: ModelClient, *, others: list[str], setting: str = "",
+        context: ContextPolicy | None = None, extra_notes: str | None = None,
+    ):
+        self.spec = spec
+        self.name = spec.name
+        self.client = client
+        self.others = others
+        self.setting = setting
+        self.context = context or ContextPolicy()
+        notes = "\n".join(n for n in (spec.private_notes, extra_notes) if n)
+        self.private_notes = notes or None
+
+    def system_prompt(self) -> str:
+        private = (PROMPTS["private_notes"].render(notes=self.private_notes)
+                   if self.private_notes else "")
+        return PROMPTS["agent_system"].render(
+            persona=self.spec.persona.strip(), setting=self.setting.strip() + "\n" if self.setting else "",
+            name=self.name, others=", ".join(self.others) or "none", private=private,
+        )
+
+    def messages(
+        self, visible: list[Statement], state: ScenarioState, instruction: str,
+        memory: str | None = None, extra: str | None = None,
+    ) -> list[Message]:
+        """The chat prompt for this agent's turn. `visible` must already be filtered to it."""
+        view = trim(visible, self.context)
+        chat: list[tuple[str, str]] = []
+        if view.dropped:
+            note = (PROMPTS["memory"].render(summary=memory) if memory
+                    else PROMPTS["omitted"].render(count=len(view.dropped)))
+            chat.append(("user", note))
+        for s in view.kept:
+            if s.speaker == self.name and s.kind in ("speech", "outcome"):
+                chat.append(("assistant", s.content))
+            else:
+                chat.append(("user", render_statement(s)))
+        year = PROMPTS["year"].render(year=state.year) if state.year is not None else ""
+        closing = PROMPTS["state"].render(
+            round=state.round, rounds=state.rounds, year=year, speaker=state.speaker,
+            instruction=instruction,
+        )
+        if extra:
+            closing = f"{extra}\n\n{closing}"
+        chat.append(("user", closing))
+        return [Message(role="system", content=self.system_prompt()), *_merge(chat)]
+
+
+def _merge(chat: list[tuple[str, str]]) -> list[Message]:
+    """Merge consecutive same-role turns (chat templates expect alternation)."""
+    merged: list[list[str]] = []
+    for role, text in chat:
+        if merged and merged[-1][0] == role:
+            merged[-1][1] += "\n\n" + text
+        else:
+            merged.append([role, text])
+    if merged and merged[0][0] == "assistant":
+        merged.insert(0, ["user", "(The conversation begins.)"])
+    return [Message(role=r, content=t) for r, t in merged]

@@ -1,0 +1,104 @@
+"""Judges: summarise a finished run and score it on a rubric, with parsing that cannot fail
+silently (a judgement that does not parse is recorded as a failure, never as a default score)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from scai.converse.agent import PROMPTS, render_statement
+from scai.converse.scenario import JudgeSpec
+from scai.converse.transcript import Transcript
+from scai.errors import ParseFailure
+from scai.llm import GenerationParams, Message, ModelClient
+
+MAX_TRANSCRIPT_CHARS = 14000
+
+
+class Judgement(BaseModel):
+    """One judge's verdict on one run."""
+
+    judge: str
+    summary: str | None = None
+    scores: dict[str, int] | None = None
+    rationale: str | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.scores is not None
+
+
+def transcript_text(transcript: Transcript, limit: int = MAX_TRANSCRIPT_CHARS) -> str:
+    """The public record (no nested deliberations), newest part kept if too long."""
+    lines = [f"(round {s.round}) {render_statement(s)}" for s in transcript.statements
+             if s.kind != "briefing"]
+    text = "\n".join(lines)
+    return text if len(text) <= limit else "...\n" + text[-limit:]
+
+
+def scores_schema(spec: JudgeSpec) -> dict[str, Any]:
+    """Each metric an integer in its range (as an enum, which llama.cpp's grammar enforces)."""
+    props = {m.name: {"type": "integer", "enum": list(range(m.min, m.max + 1))}
+             for m in spec.metrics}
+    return {
+        "type": "object",
+        "properties": {"scores": {"type": "object", "properties": props,
+                                  "required": [m.name for m in spec.metrics]},
+                       "rationale": {"type": "string"}},
+        "required": ["scores", "rationale"],
+    }
+
+
+DONE_SCHEMA = {
+    "type": "object",
+    "properties": {"finished": {"type": "boolean"}, "reason": {"type": "string"}},
+    "required": ["finished", "reason"],
+}
+
+
+async def judge_run(
+    spec: JudgeSpec, client: ModelClient, transcript: Transcript, *, seed: int,
+    params: GenerationParams | None = None,
+) -> Judgement:
+    """Summary (free text), then scores (structured); a parse failure becomes `error`."""
+    text = transcript_text(transcript)
+    base = (params or GenerationParams()).model_copy(update={"seed": seed, "temperature": 0.2})
+    system = Message(role="system", content=spec.instructions)
+    summary = await client.complete(
+        [system, Message(role="user", content=PROMPTS["judge_summary"].render(transcript=text))],
+        base.model_copy(update={"max_tokens": 220}),
+    )
+    judgement = Judgement(judge=spec.name, summary=summary.text.strip())
+    if not spec.metrics:
+        return judgement
+    rubric = "\n".join(f"- {m.name} ({m.min}-{m.max}): {m.description}" for m in spec.metrics)
+    try:
+        scored = await client.complete(
+            [system, Message(role="user", content=PROMPTS["judge_scores"].render(
+                transcript=text, metrics=rubric))],
+            base.model_copy(update={"max_tokens": 320, "json_schema": scores_schema(spec)}),
+        )
+    except ParseFailure as exc:
+        judgement.error = str(exc)
+        return judgement
+    judgement.scores = {k: int(v) for k, v in scored.parsed["scores"].items()}
+    judgement.rationale = scored.parsed.get("rationale", "")
+    return judgement
+
+
+async def judge_finished(
+    spec: JudgeSpec, client: ModelClient, transcript: Transcript, *, seed: int
+) -> bool | None:
+    """Has the conversation reached its end? None when the judge's answer did not parse."""
+    try:
+        out = await client.complete(
+            [Message(role="system", content=spec.instructions),
+             Message(role="user", content=PROMPTS["judge_done"].render(
+                 transcript=transcript_text(transcript)))],
+            GenerationParams(seed=seed, temperature=0.0, max_tokens=80, json_schema=DONE_SCHEMA),
+        )
+    except ParseFailure:
+        return None
+    return bool(out.parsed["finished"])
