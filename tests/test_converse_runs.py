@@ -1,0 +1,127 @@
+"""Converse runs end to end: files written, aggregates, resume after a kill, the real model."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from scai.config import load_config
+from scai.converse import run_converse
+from scai.store import RunStore
+from tests.conftest import REPO, scai
+from tests.converse_script import AgentScript
+from tests.faultserver import FaultServer
+
+SCENARIO = """\
+kind: converse
+name: tiny
+model: {{model: "{model}", concurrency: 2}}
+params: {{max_tokens: 16}}
+rounds: {rounds}
+agents:
+  - {{name: A, persona: First.}}
+  - {{name: B, persona: Second.}}
+{judges}
+"""
+JUDGES = """\
+judges:
+  - name: j
+    metrics:
+      - {name: disagreement, description: how much they disagreed, min: 1, max: 5}
+"""
+
+
+def write(tmp_path, model="local", rounds=2, judges=JUDGES) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(SCENARIO.format(model=model, rounds=rounds, judges=judges))
+    return path
+
+
+def test_many_runs_write_transcripts_judgements_aggregate_and_plot(tmp_path, monkeypatch):
+    monkeypatch.setattr("scai.llm.client.make_backend", lambda settings: AgentScript())
+    config = load_config(write(tmp_path))
+    result = run_converse(config, RunStore(), runs=3, out_dir=tmp_path / "out", progress=False)
+    assert [r.seed for r in result.runs] == [0, 1, 2]
+    for i in range(3):
+        run_dir = tmp_path / "out" / f"run-{i}"
+        text = (run_dir / "transcript.md").read_text()
+        assert "### Round 2" in text and "**B**" in text and "## Judge: j" in text
+        assert json.loads((run_dir / "judgement.json").read_text())[0]["scores"] == {"disagreement": 5}
+    agg = json.loads((tmp_path / "out" / "aggregate.json").read_text())
+    assert agg["aggregate"]["j.disagreement"]["n"] == 3 and agg["judge_failures"] == {"j": 0}
+    png = tmp_path / "out" / "aggregate.png"
+    assert png.stat().st_size > 5000 and png.read_bytes()[:4] == b"\x89PNG"
+    runs = RunStore().list_runs(kind="converse")
+    assert len(runs) == 3 and all(r.status == "completed" for r in runs)
+
+
+def test_judge_failures_are_counted_not_defaulted(tmp_path, monkeypatch):
+    monkeypatch.setattr("scai.llm.client.make_backend",
+                        lambda settings: AgentScript(judge="the vibes were a 4"))
+    result = run_converse(load_config(write(tmp_path)), RunStore(), runs=2,
+                          out_dir=tmp_path / "out", progress=False)
+    assert result.judge_failures == {"j": 2}
+    assert result.aggregate["j.disagreement"].n == 0 and result.aggregate["j.disagreement"].mean is None
+    assert "Scores could not be parsed" in (tmp_path / "out/run-0/transcript.md").read_text()
+
+
+def test_killed_conversation_resumes_without_redoing_steps(tmp_path):
+    with FaultServer(delay=0.15) as server:
+        path = write(tmp_path, model=f"openai-compat:{server.url}#m", rounds=10, judges="")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "scai.cli", "converse", str(path), "--no-cache"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        store = RunStore()
+        steps = 0
+        deadline = time.time() + 60
+        while time.time() < deadline and steps < 5:
+            time.sleep(0.1)
+            runs = store.list_runs()
+            steps = len(store.events(runs[0].id, "step")) if runs else 0
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        run = store.list_runs()[0]
+        before = len(store.events(run.id, "step"))
+        assert 5 <= before < 20 and store.get(run.id).status == "interrupted"
+        requests_before = len(server.requests)
+        result = scai("converse", str(path), "--resume", run.id[:20], "--no-cache")
+        assert result.returncode == 0, result.stderr
+        info = store.get(run.id)
+        assert info.status == "completed" and info.summary["statements"] == 20
+        assert info.summary["replayed_steps"] == before
+        assert len(server.requests) - requests_before == 20 - before
+        keys = [e.key for e in store.events(run.id, "step")]
+        assert len(keys) == len(set(keys)) == 20
+
+
+@pytest.mark.slow
+def test_shipped_negotiation_runs_on_the_real_model_and_replays_identically(tmp_path):
+    scenario = REPO / "examples" / "converse" / "negotiation.yaml"
+    args = ["converse", str(scenario), "--set", "rounds=1", "--set", "params.max_tokens=40",
+            "--seed", "5"]
+    first = scai(*args, "--out", str(tmp_path / "one"))
+    assert first.returncode == 0, first.stderr
+    assert "judged scores" in first.stdout
+    second = scai(*args, "--out", str(tmp_path / "two"))
+    assert second.returncode == 0, second.stderr
+    one = json.loads((tmp_path / "one" / "transcript.json").read_text())
+    two = json.loads((tmp_path / "two" / "transcript.json").read_text())
+    assert [s["content"] for s in one["statements"]] == [s["content"] for s in two["statements"]]
+    assert len(one["statements"]) == 2 and all(s["content"] for s in one["statements"])
+    seller = [s for s in one["statements"] if s["speaker"] == "Seller"][0]
+    assert seller["visible_to"] is None
+    md = (tmp_path / "one" / "transcript.md").read_text()
+    assert "### Round 1" in md and "**Seller**" in md and "## Judge: analyst" in md
+    # the second run made no model calls: everything came from the cache
+    calls = [e for r in RunStore().list_runs() for e in RunStore().events(r.id, "model_call")]
+    cached = [e.payload["completion"]["cached"] for e in calls]
+    assert cached.count(True) == len(cached) // 2
+    _ = os
