@@ -201,3 +201,15 @@ def test_scenario_mistakes_are_caught(bad, message):
 
     with pytest.raises(ConfigError, match=message):
         scenario(**bad)
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"round_prompt": "It is {yaer}."}, "unknown placeholder"),
+    ({"round_prompt": "Report {"}, "literal braces"),
+    ({"round_prompt": "It is {year}."}, "set start_year"),
+])
+def test_round_prompt_placeholders_are_checked(bad, message):
+    from scai.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=message):
+        scenario(**bad)

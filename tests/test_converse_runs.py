@@ -125,3 +125,19 @@ def test_shipped_negotiation_runs_on_the_real_model_and_replays_identically(tmp_
     cached = [e.payload["completion"]["cached"] for e in calls]
     assert cached.count(True) == len(cached) // 2
     _ = os
+
+
+def test_cli_errors_for_unreachable_model_and_wrong_resume(tmp_path):
+    from tests.conftest import free_port
+
+    path = write(tmp_path, judges="")
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    result = scai("converse", str(path), "--model", f"openai-compat:{url}#m")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"cannot reach {url}" in result.stderr
+    assert RunStore().list_runs()[0].status == "failed"
+    batch = tmp_path / "b.yaml"
+    batch.write_text("kind: batch\nprompts: [hi]\nparams: {max_tokens: 4, seed: 0}\n")
+    assert scai("batch", str(batch)).returncode == 0
+    wrong = scai("converse", str(path), "--resume", RunStore().list_runs(kind="batch")[0].id)
+    assert wrong.returncode == 2 and "is a batch run, not converse" in wrong.stderr

@@ -295,6 +295,9 @@ def main() -> None:
         message = format_validation_error("options", exc)
         err.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
         sys.exit(2)
+    except OSError as exc:  # a path the user gave cannot be read or written
+        err.print(Text.assemble(("error: ", "bold red"), str(exc)), highlight=False)
+        sys.exit(1)
     except KeyboardInterrupt:
         err.print("interrupted; finished work is kept in the run store (resume with --resume)")
         sys.exit(130)

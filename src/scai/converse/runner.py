@@ -9,6 +9,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from scai.config import validate_as
+from scai.errors import ConfigError
 from scai.converse.engine import ClientPool, Conversation, StepLog, Tally, derive_seed
 from scai.converse.judge import Judgement, judge_finished, judge_run
 from scai.converse.render import render_transcript
@@ -153,7 +155,9 @@ def run_converse(
     """Run the scenario `runs` times (seeds seed, seed+1, ...) or resume one run."""
     if resume:
         info = store.get(resume)
-        config = ConverseConfig.model_validate(info.config)
+        if info.kind != "converse":
+            raise ConfigError(f"--resume {resume}: run {info.id} is a {info.kind} run, not converse")
+        config = validate_as(ConverseConfig, info.config, f"stored config of {info.id}")
         runs = 1
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path(out_dir) if out_dir else store.root / "converse" / f"{config.name}-{stamp}"

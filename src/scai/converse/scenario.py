@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import string
 from typing import Literal
 
 from pydantic import Field, model_validator
 
 from scai.config import ConfigModel, register_kind
 from scai.llm import GenerationParams, ModelSettings
+
+
+def check_template(text: str | None, allowed: set[str], where: str) -> None:
+    """A template may use only the placeholders it will be given (and must parse)."""
+    if not text:
+        return
+    try:
+        used = {name for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc} (write {{{{ and }}}} for literal braces)") from None
+    unknown = used - allowed
+    if unknown:
+        raise ValueError(
+            f"{where}: unknown placeholder(s) {sorted(unknown)}; available: {sorted(allowed)}"
+        )
 
 
 class ContextPolicy(ConfigModel):
@@ -39,6 +55,7 @@ class Deliberation(ConfigModel):
 
     @model_validator(mode="after")
     def _chair_is_member(self) -> "Deliberation":
+        check_template(self.prompt, {"agent", "round", "year"}, "deliberation.prompt")
         names = [m.name for m in self.members]
         if self.chair is not None and self.chair not in names:
             raise ValueError(f"chair {self.chair!r} is not one of the members {names}")
@@ -165,6 +182,9 @@ class ConverseConfig(ConfigModel):
                 raise ValueError(f"turn_policy.order names unknown agents {sorted(unknown)}")
         if self.termination.judge and not self.judges:
             raise ValueError("termination.judge needs at least one judge")
+        check_template(self.round_prompt, {"round", "rounds", "year"}, "round_prompt")
+        if self.round_prompt and "{year}" in self.round_prompt and self.start_year is None:
+            raise ValueError("round_prompt uses {year}: set start_year")
         return self
 
 
