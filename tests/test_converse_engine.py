@@ -93,7 +93,12 @@ def test_moderator_picks_speakers_and_ends_rounds():
     out = play(scenario(turn_policy={"type": "moderator"}), backend)
     assert speakers(out, 1) == ["B", "A"] and speakers(out, 2) == ["C"]
     first_choice = backend.calls[0][1].json_schema["properties"]["next"]["enum"]
-    assert first_choice == ["A", "B", "C"]  # END is offered only once someone has spoken
+    assert first_choice == ["A", "B", "C"]  # END and STOP only once someone has spoken
+    later = backend.calls[2][1].json_schema["properties"]["next"]["enum"]
+    assert later == ["A", "B", "C", "END", "STOP"]
+    stopped = play(scenario(rounds=3, turn_policy={"type": "moderator"}),
+                   AgentScript(picks=["C", "STOP"]))
+    assert stopped.stop_reason == "moderator" and speakers(stopped) == ["C"]
 
 
 def test_termination_rules():

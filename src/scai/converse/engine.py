@@ -23,7 +23,8 @@ from scai.llm.backend import Backend
 from scai.llm.cache import ResponseCache
 from scai.store import Run
 
-END = "END"
+END = "END"  # the moderator ends the round
+STOP = "STOP"  # the moderator ends the conversation
 
 
 def derive_seed(seed: int, key: str) -> int:
@@ -190,6 +191,8 @@ class Conversation:
             spoken: list[str] = []
             for _ in range(policy.max_turns_per_round):
                 choice = await self._choose(round_, spoken)
+                if choice == STOP:
+                    return "moderator"
                 if choice == END:
                     break
                 spoken.append(choice)
@@ -248,7 +251,8 @@ class Conversation:
     ) -> tuple[str, Any, int]:
         """One logged, resumable, seeded model call."""
         done = self.log.get(key)
-        if done is not None:
+        if done is not None:  # replayed from the store: counts toward budgets as before
+            self.tally.tokens += done.get("tokens", 0)
             return done["text"], done.get("parsed"), done.get("tokens", 0)
         update: dict[str, Any] = {"seed": derive_seed(self.config.seed, key)}
         if schema is not None:
@@ -357,6 +361,8 @@ class Conversation:
         names = list(self.agents)
         key = self._key(round_, self._turn, "moderator-choice")
         options = names + ([END] if spoken else [])
+        if spoken and policy.moderator_can_stop:
+            options.append(STOP)
         schema = {"type": "object", "properties": {"next": {"type": "string", "enum": options}},
                   "required": ["next"]}
         history = "\n".join(render_statement(s) for s in self.transcript.statements[-12:])

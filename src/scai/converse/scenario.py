@@ -92,9 +92,13 @@ class TurnPolicy(ConfigModel):
     moderator_model: ModelSettings | None = Field(None, description="Default: scenario model.")
     moderator_prompt: str = Field(
         "You chair this conversation. Pick who should speak next so that the discussion "
-        "advances, or END the round when everyone has been heard.",
+        "advances, END the round when everyone has been heard, or STOP the conversation when "
+        "it has reached its conclusion.",
     )
     max_turns_per_round: int = Field(6, ge=1, description="Moderator: most turns in a round.")
+    moderator_can_stop: bool = Field(
+        True, description="Moderator: may answer STOP to end the whole conversation."
+    )
 
 
 class Termination(ConfigModel):
