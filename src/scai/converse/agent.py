@@ -71,7 +71,7 @@ class Agent:
         self.others = others
         self.setting = setting
         self.context = context or ContextPolicy()
-        notes = "\n".join(n for n in (spec.private_notes, extra_notes) if n)
+        notes = "\n".join(n.strip() for n in (spec.private_notes, extra_notes) if n and n.strip())
         self.private_notes = notes or None
 
     def system_prompt(self) -> str:

@@ -170,7 +170,8 @@ class Conversation:
             if cfg.round_prompt:
                 values = {"round": round_, "rounds": cfg.rounds, "year": year}
                 self.transcript.add(
-                    speaker="moderator", content=cfg.round_prompt.format(**values), round=round_,
+                    speaker="moderator", content=cfg.round_prompt.format(**values).strip(),
+                    round=round_,
                     turn=self._turn, kind="prompt",
                 )
             stop = await self._play_round(round_, year)
@@ -360,7 +361,9 @@ class Conversation:
         client = self.pool.get(policy.moderator_model or self.config.model)
         names = list(self.agents)
         key = self._key(round_, self._turn, "moderator-choice")
-        options = names + ([END] if spoken else [])
+        # Nobody speaks twice in a row: a small moderator otherwise loops on one name.
+        options = [n for n in names if not spoken or n != spoken[-1] or len(names) == 1]
+        options += [END] if spoken else []
         if spoken and policy.moderator_can_stop:
             options.append(STOP)
         schema = {"type": "object", "properties": {"next": {"type": "string", "enum": options}},
