@@ -141,3 +141,9 @@ def test_cli_errors_for_unreachable_model_and_wrong_resume(tmp_path):
     assert scai("batch", str(batch)).returncode == 0
     wrong = scai("converse", str(path), "--resume", RunStore().list_runs(kind="batch")[0].id)
     assert wrong.returncode == 2 and "is a batch run, not converse" in wrong.stderr
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "examples").rglob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_config_validates(path):
+    result = scai("validate", str(path))
+    assert result.returncode == 0, result.stderr

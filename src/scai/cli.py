@@ -233,12 +233,14 @@ def runs_show(
         text = ""
         if e.type == "model_call":
             text = (e.payload.get("completion") or {}).get("text", "")
+        elif e.type == "step":
+            text = e.payload.get("text") or json.dumps(e.payload.get("parsed"))
         elif e.type == "model_error":
             text = e.payload.get("error", "")
         else:
             text = json.dumps(e.payload, ensure_ascii=False)
         text = text.replace("\n", " ")
-        out.print(f"  {_when(e.ts)} {e.type:<12} {e.key or '':<22} {text[:90]}", markup=False,
+        out.print(f"  {_when(e.ts)} {e.type:<12} {e.key or '':<28} {text[:90]}", markup=False,
                   highlight=False)
 
 
