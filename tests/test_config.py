@@ -119,3 +119,11 @@ def test_relative_data_paths_resolve_next_to_the_config(tmp_path, monkeypatch):
     path = write(folder, "kind: batch\nprompts_file: prompts.txt\n")
     monkeypatch.chdir(tmp_path)  # the prompts are not in the working directory
     assert load_config(path).prompts_file == folder / "prompts.txt"
+
+
+def test_binary_prompts_file_is_one_line(tmp_path):
+    from scai.batch import read_prompts
+
+    (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="bin.txt: not UTF-8 text"):
+        read_prompts(tmp_path / "bin.txt")

@@ -50,6 +50,12 @@ def read_prompts(path: Path) -> list[str]:
     """Prompts from a text, JSONL or CSV file; ConfigError naming the file and line if malformed."""
     if not path.is_file():
         raise ConfigError(f"{path}: prompts file not found")
+    try:
+        path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); expected .txt, .jsonl or .csv"
+        ) from None
     prompts: list[str] = []
     if path.suffix == ".jsonl":
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
