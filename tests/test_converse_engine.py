@@ -50,6 +50,8 @@ def test_an_agent_sees_only_what_is_visible_to_it():
     assert all("SECRET-A" in p for p in backend.prompts_of("A"))
     # and the transcript's own view function agrees with what the prompts held
     assert all(s.speaker != "B" for s in out.transcript.visible_to("C"))
+    by_c = [s for s in out.transcript.statements if s.speaker == "C"]
+    assert by_c and all(s.visible_to is None for s in by_c)  # everyone hears C, C included
 
 
 def test_each_prompt_holds_every_earlier_visible_statement():

@@ -143,7 +143,8 @@ class Conversation:
         }
         self.hearers: dict[str, tuple[str, ...] | None] = {}
         for speaker in names:
-            hearers = tuple(a.name for a in config.agents if a.hears is None or speaker in a.hears)
+            hearers = tuple(a.name for a in config.agents
+                            if a.hears is None or speaker in a.hears or a.name == speaker)
             self.hearers[speaker] = None if len(hearers) == len(names) else hearers
         if briefing:
             self.transcript.add(speaker="moderator", content=briefing, round=0, turn=0,
