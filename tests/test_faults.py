@@ -144,3 +144,15 @@ async def test_server_that_answers_500_naming_response_format_gets_the_fallback(
         c = ModelClient(settings(server.url), cache=None)
         out = await c.complete("hi", GenerationParams(json_schema=SCHEMA))
         assert out.parsed == {"answer": 3} and c.backend.schema_mode == "json_object"
+
+
+def test_one_client_serves_many_event_loops_under_contention():
+    # Each complete_many_sync runs a fresh event loop; with more requests than the
+    # concurrency bound the semaphore must wait, which binds it to its loop.
+    from scai.llm import ChatRequest, Message
+
+    with FaultServer(delay=0.05) as server:
+        c = ModelClient(settings(server.url, concurrency=1), cache=None)
+        reqs = [ChatRequest(messages=[Message(role="user", content=f"q{i}")]) for i in range(3)]
+        for _ in range(4):
+            assert [r.text for r in c.complete_many_sync(reqs)] == ["fine"] * 3

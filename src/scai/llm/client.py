@@ -11,6 +11,7 @@ import json
 import random
 import threading
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any, Coroutine, TypeVar
 
@@ -102,7 +103,8 @@ class ModelClient:
         self.cache: ResponseCache | None = ResponseCache() if cache is True else (cache or None)
         self.on_call = on_call
         self.stats = ClientStats()
-        self._semaphores: dict[int, asyncio.Semaphore] = {}
+        # Keyed by the loop itself (weakly): an id() can be reused by the next asyncio.run().
+        self._semaphores: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     @property
@@ -110,11 +112,11 @@ class ModelClient:
         return self.settings.model
 
     def _semaphore(self) -> asyncio.Semaphore:
-        loop_id = id(asyncio.get_running_loop())
+        loop = asyncio.get_running_loop()
         with self._lock:
-            if loop_id not in self._semaphores:
-                self._semaphores[loop_id] = asyncio.Semaphore(self.settings.concurrency)
-            return self._semaphores[loop_id]
+            if loop not in self._semaphores:
+                self._semaphores[loop] = asyncio.Semaphore(self.settings.concurrency)
+            return self._semaphores[loop]
 
     async def complete(
         self,

@@ -7,8 +7,10 @@ never part of the backend's identity, its errors or its reprs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import weakref
 from typing import Any
 
 import httpx
@@ -41,7 +43,8 @@ class OpenAICompatBackend(Backend):
         self.key_env = settings.api_key_env or ("OPENAI_API_KEY" if spec.kind == "openai" else None)
         self.schema_mode = settings.schema_mode
         self.identity = f"openai-compat:{self.base_url}#{spec.name}"
-        self._clients: dict[int, httpx.AsyncClient] = {}
+        # One httpx client per event loop, keyed by the loop itself (weakly), never by id().
+        self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
     def __repr__(self) -> str:
         return f"OpenAICompatBackend({self.identity!r})"
@@ -58,14 +61,12 @@ class OpenAICompatBackend(Backend):
 
     def _client(self) -> httpx.AsyncClient:
         # An httpx client belongs to the event loop it was first used on.
-        import asyncio
-
-        loop_id = id(asyncio.get_running_loop())
-        client = self._clients.get(loop_id)
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
         if client is None or client.is_closed:
             limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
             client = httpx.AsyncClient(timeout=self.timeout_s, limits=limits)
-            self._clients[loop_id] = client
+            self._clients[loop] = client
         return client
 
     def _body(self, messages: list[Message], params: GenerationParams, mode: str) -> dict:
@@ -172,8 +173,6 @@ class OpenAICompatBackend(Backend):
         return f"server up, serves {', '.join(map(str, names)) or 'unnamed models'}"
 
     async def aclose(self) -> None:
-        import asyncio
-
-        client = self._clients.pop(id(asyncio.get_running_loop()), None)
+        client = self._clients.pop(asyncio.get_running_loop(), None)
         if client is not None:
             await client.aclose()
