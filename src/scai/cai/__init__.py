@@ -1,0 +1,1 @@
+"""Constitutional AI: principles, critique/revision data, SFT and DPO training, evaluation."""
