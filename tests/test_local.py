@@ -110,6 +110,6 @@ def test_config_error_reaches_cli_as_one_line(tmp_path):
     config = tmp_path / "b.yaml"
     config.write_text("kind: batch\nprompts_file: nowhere.txt\n")
     result = scai("batch", str(config))
-    assert result.returncode == 2 and "nowhere.txt: prompts file not found" in result.stderr
+    assert result.returncode == 2 and "nowhere.txt: file not found" in result.stderr
     assert "Traceback" not in result.stderr
     _ = ConfigError

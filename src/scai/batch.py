@@ -7,7 +7,7 @@ interrupted run resumed with `--resume RUN` makes only the calls it had not fini
 from __future__ import annotations
 
 import csv
-import json
+import io
 import time
 from pathlib import Path
 from typing import Any, Literal
@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from scai.config import ConfigModel, register_kind, resolve_path
+from scai.datafiles import jsonl_rows, read_text
 from scai.errors import ConfigError
 from scai.llm import ChatRequest, GenerationParams, Message, ModelClient, ModelSettings
 from scai.llm.cache import ResponseCache
@@ -48,36 +49,20 @@ class BatchConfig(ConfigModel):
 
 def read_prompts(path: Path) -> list[str]:
     """Prompts from a text, JSONL or CSV file; ConfigError naming the file and line if malformed."""
-    if not path.is_file():
-        raise ConfigError(f"{path}: prompts file not found")
-    try:
-        path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(
-            f"{path}: not UTF-8 text (byte {exc.start}); expected .txt, .jsonl or .csv"
-        ) from None
+    text = read_text(path)
     prompts: list[str] = []
     if path.suffix == ".jsonl":
-        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ConfigError(f"{path}:{n}: not JSON: {exc.msg}") from None
-            text = row.get("prompt") if isinstance(row, dict) else row if isinstance(row, str) else None
-            if not isinstance(text, str):
+        for n, row in jsonl_rows(path, text):
+            if not isinstance(row.get("prompt"), str):
                 raise ConfigError(f"{path}:{n}: expected a string or an object with a 'prompt' field")
-            prompts.append(text)
+            prompts.append(row["prompt"])
     elif path.suffix == ".csv":
-        with path.open(encoding="utf-8", newline="") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or "prompt" not in reader.fieldnames:
-                raise ConfigError(f"{path}: a CSV of prompts needs a 'prompt' column")
-            prompts = [row["prompt"] for row in reader if row.get("prompt")]
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        if not reader.fieldnames or "prompt" not in reader.fieldnames:
+            raise ConfigError(f"{path}: a CSV of prompts needs a 'prompt' column")
+        prompts = [row["prompt"] for row in reader if row.get("prompt")]
     else:
-        prompts = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()
-                   if line.strip()]
+        prompts = [line.strip() for line in text.splitlines() if line.strip()]
     if not prompts:
         raise ConfigError(f"{path}: no prompts in the file")
     return prompts

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, field_validator, model_validator
 
 from scai.config import ConfigModel, load_yaml, validate_as
+from scai.datafiles import jsonl_rows, read_text
 from scai.errors import ConfigError, ScaiError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "cai"
@@ -207,42 +207,9 @@ class _Builder:
         return self.items
 
 
-def _read_text(path: Path) -> str:
-    if not path.exists():
-        raise ConfigError(f"{path}: file not found")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory, expected a .csv or .jsonl file")
-    try:
-        # utf-8-sig: spreadsheet exports often start with a byte-order mark.
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if not text.strip():
-        raise ConfigError(f"{path}: the file is empty")
-    return text
-
-
-def _jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{n}: not JSON: {exc.msg}") from None
-        if isinstance(row, str):
-            row = {"prompt": row}
-        if not isinstance(row, dict):
-            raise ConfigError(f"{path}:{n}: expected a JSON object or string, "
-                              f"got {type(row).__name__}")
-        yield n, row
-
-
 def _read_jsonl(path: Path, text: str, source: str | None) -> list[PromptItem]:
     builder: _Builder | None = None
-    for n, row in _jsonl_rows(path, text):
+    for n, row in jsonl_rows(path, text):
         if builder is None:
             fmt = _detect([str(k) for k in row], f"{path}:{n}")
             builder = _Builder(fmt, path, source or fmt.name)
@@ -277,7 +244,7 @@ def load_public(path: Path | str) -> list[PromptItem]:
             raise ConfigError(f"{path}: file not found")
         raise ConfigError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; "
                           f"expected .csv or .jsonl")
-    text = _read_text(path)
+    text = read_text(path)
     return _read_csv(path, text) if suffix == ".csv" else _read_jsonl(path, text, None)
 
 
@@ -286,7 +253,7 @@ def load_prompts(kind: PromptKind) -> list[PromptItem]:
     if kind not in _KINDS:
         raise ConfigError(f"unknown prompt set {kind!r} (one of: {', '.join(_KINDS)})")
     path = DATA_DIR / f"{kind}.jsonl"
-    return _read_jsonl(path, _read_text(path), "scai")
+    return _read_jsonl(path, read_text(path), "scai")
 
 
 # ---------------------------------------------------------------------------------------------
