@@ -18,7 +18,6 @@ from scai.cai.data import (
 )
 from scai.errors import ConfigError, ScaiError
 
-
 # --- shipped data ------------------------------------------------------------------------------
 
 

@@ -41,7 +41,7 @@ class BatchConfig(ConfigModel):
     _prompts_path = field_validator("prompts_file")(resolve_path)
 
     @model_validator(mode="after")
-    def _has_prompts(self) -> "BatchConfig":
+    def _has_prompts(self) -> BatchConfig:
         if not self.prompts and self.prompts_file is None:
             raise ValueError("give `prompts` or `prompts_file`")
         return self

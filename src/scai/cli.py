@@ -6,7 +6,6 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Optional
 
 import typer
 from pydantic import ValidationError
@@ -36,7 +35,7 @@ RunsDir = typer.Option(
 SetOpt = typer.Option(None, "--set", help="Override a config value: --set a.b=VALUE (repeatable).")
 
 
-def _store(runs_dir: Optional[Path]):
+def _store(runs_dir: Path | None):
     from scai.store import RunStore
 
     return RunStore(runs_dir)
@@ -59,16 +58,16 @@ def _root(
 def ask(
     prompt: str = typer.Argument(..., help="What to ask."),
     model: str = typer.Option("local", "--model", "-m", help="Model string (see `scai models`)."),
-    system: Optional[str] = typer.Option(None, "--system", help="System prompt."),
-    json_schema: Optional[Path] = typer.Option(
+    system: str | None = typer.Option(None, "--system", help="System prompt."),
+    json_schema: Path | None = typer.Option(
         None, "--json-schema", help="JSON schema file the reply must satisfy."
     ),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed (seeded calls are cached)."),
+    seed: int | None = typer.Option(None, "--seed", help="Seed (seeded calls are cached)."),
     temperature: float = typer.Option(0.7, "--temperature", "-t"),
     max_tokens: int = typer.Option(256, "--max-tokens"),
     no_cache: bool = typer.Option(False, "--no-cache", help="Neither read nor write the cache."),
     as_json: bool = typer.Option(False, "--json", help="Print the whole completion as JSON."),
-    runs_dir: Optional[Path] = RunsDir,
+    runs_dir: Path | None = RunsDir,
 ) -> None:
     """Ask a model one thing; print the reply and what it cost (tokens, seconds)."""
     from scai.ask import ask_once, load_schema
@@ -113,7 +112,7 @@ def models(
 @app.command()
 def validate(
     config: Path = typer.Argument(..., help="A config file of any kind."),
-    overrides: Optional[list[str]] = SetOpt,
+    overrides: list[str] | None = SetOpt,
 ) -> None:
     """Check a config file and print it fully resolved, with every default filled in."""
     from scai.config import load_config, to_yaml
@@ -128,10 +127,10 @@ def validate(
 @app.command()
 def batch(
     config: Path = typer.Argument(..., help="A `kind: batch` config file."),
-    overrides: Optional[list[str]] = SetOpt,
-    resume: Optional[str] = typer.Option(None, "--resume", help="Resume this run id (or prefix)."),
+    overrides: list[str] | None = SetOpt,
+    resume: str | None = typer.Option(None, "--resume", help="Resume this run id (or prefix)."),
     no_cache: bool = typer.Option(False, "--no-cache"),
-    runs_dir: Optional[Path] = RunsDir,
+    runs_dir: Path | None = RunsDir,
 ) -> None:
     """Run many prompts x samples through a model; resumable, recorded in the store."""
     from scai.batch import run_batch
@@ -152,13 +151,13 @@ def batch(
 def converse(
     scenario: Path = typer.Argument(..., help="A `kind: converse` scenario file."),
     runs: int = typer.Option(1, "--runs", "-n", min=1, help="Independent runs (seeds S, S+1, ...)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Base seed (default: the file's)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Default model for agents."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Where transcripts and plots go."),
-    overrides: Optional[list[str]] = SetOpt,
-    resume: Optional[str] = typer.Option(None, "--resume", help="Resume this run id (or prefix)."),
+    seed: int | None = typer.Option(None, "--seed", help="Base seed (default: the file's)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Default model for agents."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Where transcripts and plots go."),
+    overrides: list[str] | None = SetOpt,
+    resume: str | None = typer.Option(None, "--resume", help="Resume this run id (or prefix)."),
     no_cache: bool = typer.Option(False, "--no-cache"),
-    runs_dir: Optional[Path] = RunsDir,
+    runs_dir: Path | None = RunsDir,
 ) -> None:
     """Run a multi-agent conversation scenario; judge it; aggregate over runs."""
     from scai.config import load_config
@@ -187,9 +186,9 @@ def converse(
 
 @runs_app.command("list")
 def runs_list(
-    kind: Optional[str] = typer.Option(None, "--kind", help="Only runs of this kind."),
+    kind: str | None = typer.Option(None, "--kind", help="Only runs of this kind."),
     limit: int = typer.Option(50, "--limit", "-n"),
-    runs_dir: Optional[Path] = RunsDir,
+    runs_dir: Path | None = RunsDir,
 ) -> None:
     """The runs in the store, newest first."""
     rows = _store(runs_dir).list_runs(kind=kind, limit=limit)
@@ -208,11 +207,12 @@ def runs_list(
 def runs_show(
     run: str = typer.Argument(..., help="Run id, unique prefix, or `latest`."),
     events: int = typer.Option(10, "--events", help="How many of the latest events to show."),
-    runs_dir: Optional[Path] = RunsDir,
+    runs_dir: Path | None = RunsDir,
 ) -> None:
     """A run's status, config, summary and latest events."""
-    from scai.config import to_yaml  # noqa: F401  (keeps yaml import cost off `runs list`)
     import yaml
+
+    from scai.config import to_yaml  # noqa: F401  (keeps yaml import cost off `runs list`)
 
     store = _store(runs_dir)
     info = store.get(run)
@@ -248,8 +248,8 @@ def runs_show(
 def runs_export(
     run: str = typer.Argument(..., help="Run id, unique prefix, or `latest`."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, parquet or csv."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Output file."),
-    runs_dir: Optional[Path] = RunsDir,
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file."),
+    runs_dir: Path | None = RunsDir,
 ) -> None:
     """Write a run's events as JSONL, Parquet or CSV (one row per event)."""
     from scai.store import export_run
@@ -273,7 +273,7 @@ def cache_stats() -> None:
 
 @cache_app.command("clear")
 def cache_clear(
-    older_than_days: Optional[float] = typer.Option(
+    older_than_days: float | None = typer.Option(
         None, "--older-than-days", help="Only entries older than this many days."
     ),
 ) -> None:

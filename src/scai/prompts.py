@@ -25,7 +25,7 @@ class PromptTemplate(BaseModel):
     variables: list[str] = []
 
     @model_validator(mode="after")
-    def _declared(self) -> "PromptTemplate":
+    def _declared(self) -> PromptTemplate:
         used = {f for _, f, _, _ in string.Formatter().parse(self.text) if f}
         if used != set(self.variables):
             raise ValueError(
@@ -45,6 +45,6 @@ class PromptBook(dict[str, PromptTemplate]):
     """The templates of one feature, by name."""
 
     @classmethod
-    def load(cls, path: Path) -> "PromptBook":
+    def load(cls, path: Path) -> PromptBook:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         return cls({name: PromptTemplate(name=name, **body) for name, body in data.items()})

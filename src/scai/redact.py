@@ -7,10 +7,10 @@ import re
 from typing import Any
 
 REDACTED = "[redacted]"
-_SECRET_KEY = re.compile(r"(api[_-]?key|authori[sz]ation|secret|password|passwd|token)$", re.I)
-_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD)$|^(OPENAI|ANTHROPIC|HF)_", re.I)
+_SECRET_KEY = re.compile(r"(api[_-]?key|authori[sz]ation|secret|password|passwd|token)$", re.IGNORECASE)
+_SECRET_ENV = re.compile(r"(KEY|TOKEN|SECRET|PASSWORD|PASSWD)$|^(OPENAI|ANTHROPIC|HF)_", re.IGNORECASE)
 # Field names that hold token *counts*, not credentials.
-_COUNT_FIELDS = re.compile(r"_tokens$|^tokens?$|^max_tokens$", re.I)
+_COUNT_FIELDS = re.compile(r"_tokens$|^tokens?$|^max_tokens$", re.IGNORECASE)
 
 
 def secret_values() -> list[str]:

@@ -294,7 +294,7 @@ def split_prompts(
     return train, evals
 
 
-def assert_disjoint(train: list[PromptItem], eval: list[PromptItem]) -> None:  # noqa: A002
+def assert_disjoint(train: list[PromptItem], eval: list[PromptItem]) -> None:
     """Raise ScaiError naming the prompts that appear in both sets (same id or same text)."""
     by_id = {it.id: it for it in train}
     by_text = {normalise_prompt(it.prompt): it for it in train}

@@ -176,9 +176,11 @@ class Conversation:
                     turn=self._turn, kind="prompt",
                 )
             stop = await self._play_round(round_, year)
-            if not stop and self.judge_done is not None:
-                if await self.judge_done(self.transcript, self._key(round_, self._turn, "judge-done")):
-                    stop = "judge"
+            done_key = self._key(round_, self._turn, "judge-done")
+            if not stop and self.judge_done is not None and await self.judge_done(
+                self.transcript, done_key
+            ):
+                stop = "judge"
             if stop:
                 break
         return Outcome(self.transcript, stop or "rounds", round_, self.tally)

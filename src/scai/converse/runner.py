@@ -10,12 +10,12 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from scai.config import validate_as
-from scai.errors import ConfigError
 from scai.converse.engine import ClientPool, Conversation, StepLog, Tally, derive_seed
 from scai.converse.judge import Judgement, judge_finished, judge_run
 from scai.converse.render import render_transcript
 from scai.converse.scenario import ConverseConfig
 from scai.converse.transcript import Transcript
+from scai.errors import ConfigError
 from scai.progress import progress_bar
 from scai.recording import call_logger, recorded_run
 from scai.stats import Estimate, mean_ci
@@ -104,8 +104,8 @@ async def _run_one(
 
 def _transcript_md(config, run_id, outcome, judgements: list[Judgement]) -> str:
     head = [f"# {config.name}", "", config.description.strip(), "",
-            f"Run `{run_id}` · seed {config.seed} · {outcome.rounds_run} rounds · "
-            f"stopped by: {outcome.stop_reason}", ""]
+            (f"Run `{run_id}` · seed {config.seed} · {outcome.rounds_run} rounds · "
+             f"stopped by: {outcome.stop_reason}"), ""]
     body = render_transcript(outcome.transcript)
     tail = []
     for j in judgements:

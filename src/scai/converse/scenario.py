@@ -39,9 +39,9 @@ class ContextPolicy(ConfigModel):
 class Deliberation(ConfigModel):
     """A private conversation among an agent's own sub-agents before the agent speaks."""
 
-    members: list["AgentSpec"] = Field(min_length=1)
+    members: list[AgentSpec] = Field(min_length=1)
     rounds: int = Field(1, ge=1, le=20)
-    turn_policy: "TurnPolicy" = Field(default_factory=lambda: TurnPolicy())
+    turn_policy: TurnPolicy = Field(default_factory=lambda: TurnPolicy())
     outcome: Literal["chair", "summary"] = Field(
         "chair",
         description="'chair': the chair member writes the statement the agent makes; "
@@ -54,7 +54,7 @@ class Deliberation(ConfigModel):
     )
 
     @model_validator(mode="after")
-    def _chair_is_member(self) -> "Deliberation":
+    def _chair_is_member(self) -> Deliberation:
         check_template(self.prompt, {"agent", "round", "year"}, "deliberation.prompt")
         names = [m.name for m in self.members]
         if self.chair is not None and self.chair not in names:
@@ -121,7 +121,7 @@ class Metric(ConfigModel):
     max: int = 10
 
     @model_validator(mode="after")
-    def _range(self) -> "Metric":
+    def _range(self) -> Metric:
         if self.max <= self.min or self.max - self.min > 200:
             raise ValueError(f"metric {self.name}: need min < max and at most 200 steps")
         return self
@@ -168,7 +168,7 @@ class ConverseConfig(ConfigModel):
     judges: list[JudgeSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _names_consistent(self) -> "ConverseConfig":
+    def _names_consistent(self) -> ConverseConfig:
         names = [a.name for a in self.agents]
         if len(set(names)) != len(names):
             raise ValueError(f"agent names must be unique, got {names}")

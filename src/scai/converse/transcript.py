@@ -41,7 +41,7 @@ class Transcript(BaseModel):
 
     path: str = ""
     statements: list[Statement] = Field(default_factory=list)
-    nested: dict[str, "Transcript"] = Field(
+    nested: dict[str, Transcript] = Field(
         default_factory=dict, description="Deliberations, by the key of the turn they produced."
     )
 

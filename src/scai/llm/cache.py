@@ -12,8 +12,8 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from scai.redact import redact
 from scai.llm.types import Completion, GenerationParams, Message
+from scai.redact import redact
 
 
 def default_cache_dir() -> Path:

@@ -12,8 +12,8 @@ import random
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
-from typing import Any, Coroutine, TypeVar
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, TypeVar
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field

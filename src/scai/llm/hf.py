@@ -165,7 +165,7 @@ class HFBackend(Backend):
         finish = "stop" if ended or cut >= 0 or len(new) < params.max_tokens else "length"
         return RawCompletion(
             text=text, finish_reason=finish, prompt_tokens=int(ids.shape[1]),
-            completion_tokens=int(len(new)),
+            completion_tokens=len(new),
         )
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> RawCompletion:

@@ -30,7 +30,7 @@ class ModelSpec(BaseModel):
     base_url: str | None = None
 
     @classmethod
-    def parse(cls, text: str) -> "ModelSpec":
+    def parse(cls, text: str) -> ModelSpec:
         """Parse a model string; raise ConfigError with the accepted forms when it is malformed."""
         text = (text or "").strip()
         prefix, _, rest = text.partition(":")
@@ -103,7 +103,7 @@ class ModelSettings(BaseModel):
     price: Price | None = Field(None, description="Optional price table for cost accounting.")
 
     @model_validator(mode="after")
-    def _model_parses(self) -> "ModelSettings":
+    def _model_parses(self) -> ModelSettings:
         ModelSpec.parse(self.model)
         return self
 

@@ -127,7 +127,7 @@ class RunStore:
     def create_run(
         self, kind: str, config: dict[str, Any], *, name: str | None = None,
         run_id: str | None = None,
-    ) -> "Run":
+    ) -> Run:
         run_id = run_id or new_run_id(kind)
         now = time.time()
         with self._lock, self._db:
@@ -213,7 +213,7 @@ class RunStore:
             row = self._db.execute(self._SELECT + " WHERE r.id = ?", (run_id,)).fetchone()
         return self._info(row)
 
-    def open_run(self, ref: str) -> "Run":
+    def open_run(self, ref: str) -> Run:
         """A handle to append to an existing run (to resume it)."""
         return Run(self, self.resolve(ref))
 
