@@ -104,7 +104,6 @@ class Tally:
     tokens: int = 0
     calls: int = 0
     parse_failures: int = 0
-    turns_done: int = 0
     on_turn: Callable[[Statement], None] | None = None
 
 
@@ -245,7 +244,6 @@ class Conversation:
             )
             if nested is not None:
                 self.transcript.nested[key] = nested
-            self.tally.turns_done += 1
             if self.tally.on_turn is not None:
                 self.tally.on_turn(statement)
 
@@ -311,9 +309,10 @@ class Conversation:
 
     async def _deliberate(self, agent, deliberation, key, visible, state, memory):
         """The agent's sub-agents talk privately; only the outcome enters this conversation."""
-        since_own = [s for s in visible if s.speaker != agent.name]
+        # What happened since the agent last spoke (or, if nothing, the last few statements).
         last_own = max((i for i, s in enumerate(visible) if s.speaker == agent.name), default=-1)
-        latest = visible[last_own + 1:][-12:] or since_own[-4:]
+        others = [s for s in visible if s.speaker != agent.name]
+        latest = visible[last_own + 1:][-12:] or others[-4:]
         notes = (PROMPTS["private_notes"].render(notes=agent.private_notes)
                  if agent.private_notes else "")
         briefing = PROMPTS["briefing"].render(
