@@ -48,9 +48,7 @@ def ask_once(
               "prompt": prompt, "system": system}
     with recorded_run(store, "ask", config) as run:
         client = ModelClient(settings, cache=True if use_cache else None, on_call=call_logger(run))
-        completion = client.complete_sync(
-            messages, params, use_cache=None if use_cache else False, tags={"key": "ask"}
-        )
+        completion = client.complete_sync(messages, params, tags={"key": "ask"})
         run.finish("completed", summary={"usage": completion.usage.model_dump(),
                                          "cached": completion.cached})
     return completion, run.id

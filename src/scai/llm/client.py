@@ -130,9 +130,9 @@ class ModelClient:
     ) -> Completion:
         """One completion. Cached by default when seeded; raises ModelError/ParseFailure."""
         msgs = as_messages(messages)
-        params = (params or GenerationParams()).model_copy(update=overrides)
-        if overrides:
-            params = GenerationParams.model_validate(params.model_dump())
+        params = params or GenerationParams()
+        if overrides:  # validated, unlike model_copy(update=...)
+            params = GenerationParams.model_validate({**params.model_dump(), **overrides})
         record = CallRecord(
             model=self.name, messages=msgs, params=params, sample_index=sample_index,
             tags=tags or {},
