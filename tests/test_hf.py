@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scai.llm import GenerationParams, Message, ModelClient
+from scai.llm.client import ChatRequest
+from scai.llm.types import as_messages
 
 pytestmark = pytest.mark.slow
 
@@ -40,3 +42,28 @@ def test_hf_stop_sequences_and_validated_schema():
         assert isinstance(parsed["ok"], bool)
     except ParseFailure as exc:
         assert exc.attempts == 3
+
+
+def test_concurrent_requests_are_batched_and_match_one_at_a_time():
+    from scai.llm import hf
+
+    prompts = ["Name a colour.", "What is the capital of Italy? Answer in one word.",
+               "Say hello in French.", "Count from one to five."]
+    p = GenerationParams(max_tokens=10, temperature=0)
+    c = ModelClient("hf:local", cache=None)
+    alone = [c.complete_sync(q, p).text for q in prompts]
+    calls: list[int] = []
+    original = hf.HFBackend._generate_batch
+
+    def spy(self, requests, lock):
+        calls.append(len(requests))
+        return original(self, requests, lock)
+
+    hf.HFBackend._generate_batch = spy
+    try:
+        together = [r.text for r in c.complete_many_sync(
+            [ChatRequest(messages=as_messages(q), params=p) for q in prompts])]
+    finally:
+        hf.HFBackend._generate_batch = original
+    assert sum(calls) == 4 and max(calls) > 1, calls  # at least one real batch
+    assert together == alone  # left padding changes nothing a greedy decoder sees

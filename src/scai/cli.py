@@ -35,6 +35,17 @@ RunsDir = typer.Option(
 SetOpt = typer.Option(None, "--set", help="Override a config value: --set a.b=VALUE (repeatable).")
 
 
+def run_overrides(overrides: list[str] | None, seed: int | None = None,
+                  model: str | None = None) -> list[str]:
+    """--set values plus the --seed and --model shortcuts, as config overrides."""
+    extra = list(overrides or [])
+    if seed is not None:
+        extra.append(f"seed={seed}")
+    if model is not None:
+        extra.append(f"model.model={model}")
+    return extra
+
+
 def _store(runs_dir: Path | None):
     from scai.store import RunStore
 
@@ -163,12 +174,7 @@ def converse(
     from scai.config import load_config
     from scai.converse import run_converse
 
-    extra = list(overrides or [])
-    if seed is not None:
-        extra.append(f"seed={seed}")
-    if model is not None:
-        extra.append(f"model.model={model}")
-    cfg = load_config(scenario, extra, kind="converse")
+    cfg = load_config(scenario, run_overrides(overrides, seed, model), kind="converse")
     result = run_converse(cfg, _store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
                           cache=not no_cache)
     table = Table("run", "seed", "stopped by", "rounds", "statements", "tokens", "judge failures")
@@ -282,6 +288,15 @@ def cache_clear(
 
     n = ResponseCache().clear(None if older_than_days is None else older_than_days * 86400)
     out.print(f"removed {n} cached responses")
+
+
+def _register_features() -> None:
+    from scai.features import register_clis
+
+    register_clis(app)
+
+
+_register_features()
 
 
 def main() -> None:

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import importlib
 
-FEATURE_MODULES = ["scai.batch", "scai.converse"]
+FEATURE_MODULES = ["scai.batch", "scai.converse", "scai.contract", "scai.cai.config"]
+
+# Feature packages that add their own commands: each module has `register(app)`.
+FEATURE_CLIS: list[str] = ["scai.contract.cli", "scai.cai.cli"]
 
 
 def load_features() -> None:
     for name in FEATURE_MODULES:
         importlib.import_module(name)
+
+
+def register_clis(app) -> None:
+    """Let each feature package add its commands (a sub-app or plain commands) to `app`."""
+    for name in FEATURE_CLIS:
+        importlib.import_module(name).register(app)

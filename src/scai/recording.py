@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
 from scai.llm.client import CallRecord
 from scai.store.runs import Run, RunStore
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def call_logger(run: Run) -> Callable[[CallRecord], None]:
@@ -53,3 +55,14 @@ def recorded_run(
         info = store.get(run.id)
         if info.status == "running":
             run.finish("completed")
+
+
+def stored_config(store: RunStore, ref: str, kind: str, model: type[M]) -> M:
+    """The config a run was started with, to resume it; a clear error for a run of another kind."""
+    from scai.config import validate_as
+    from scai.errors import ConfigError
+
+    info = store.get(ref)
+    if info.kind != kind:
+        raise ConfigError(f"--resume {ref}: run {info.id} is a {info.kind} run, not {kind}")
+    return validate_as(model, info.config, f"stored config of {info.id}")

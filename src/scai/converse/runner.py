@@ -9,15 +9,13 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from scai.config import validate_as
 from scai.converse.engine import ClientPool, Conversation, StepLog, Tally, derive_seed
 from scai.converse.judge import Judgement, judge_finished, judge_run
 from scai.converse.render import render_transcript
 from scai.converse.scenario import ConverseConfig
 from scai.converse.transcript import Transcript
-from scai.errors import ConfigError
 from scai.progress import progress_bar
-from scai.recording import call_logger, recorded_run
+from scai.recording import call_logger, recorded_run, stored_config
 from scai.stats import Estimate, mean_ci
 from scai.store import RunStore
 
@@ -154,10 +152,7 @@ def run_converse(
 ) -> ConverseResult:
     """Run the scenario `runs` times (seeds seed, seed+1, ...) or resume one run."""
     if resume:
-        info = store.get(resume)
-        if info.kind != "converse":
-            raise ConfigError(f"--resume {resume}: run {info.id} is a {info.kind} run, not converse")
-        config = validate_as(ConverseConfig, info.config, f"stored config of {info.id}")
+        config = stored_config(store, resume, "converse", ConverseConfig)
         runs = 1
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out_dir = Path(out_dir) if out_dir else store.root / "converse" / f"{config.name}-{stamp}"

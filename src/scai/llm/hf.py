@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import os
 import shutil
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ def bundled_checkpoint(target: Path | None = None) -> Path:
     gguf = bundled_gguf_path()
     target = target or default_checkpoint_dir() / BUNDLED_NAME
     if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
+        _drop_quantization_config(target)
         return target
     _require_torch()
     with _CONVERT_LOCK:
@@ -68,10 +71,20 @@ def bundled_checkpoint(target: Path | None = None) -> Path:
         tmp = target.with_name(target.name + f".tmp{os.getpid()}")
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        _drop_quantization_config(tmp)
         if target.exists():
             shutil.rmtree(target)  # a half-written conversion from a killed process
         tmp.replace(target)
     return target
+
+
+def _drop_quantization_config(checkpoint: Path) -> None:
+    """The weights are plain float32 after conversion; a leftover GGUF `quantization_config`
+    would make transformers' Trainer refuse to fine-tune them."""
+    path = checkpoint / "config.json"
+    config = json.loads(path.read_text())
+    if config.pop("quantization_config", None) is not None:
+        path.write_text(json.dumps(config, indent=2) + "\n")
 
 
 def _dir_identity(path: Path) -> str:
@@ -80,6 +93,63 @@ def _dir_identity(path: Path) -> str:
         st = f.stat()
         h.update(f"{f.name}:{st.st_size}:{int(st.st_mtime)}".encode())
     return h.hexdigest()[:16]
+
+
+def _batch_group(params: GenerationParams) -> tuple:
+    """Requests that may share a batch: everything but the seed and the schema is equal."""
+    return (params.temperature, params.max_tokens, params.top_p, params.repeat_penalty,
+            params.stop)
+
+
+class _Batcher:
+    """Gathers requests that arrive while the model is busy and runs them as one batch.
+
+    The first caller to find the model idle becomes the leader: it runs batches until the queue is
+    empty, then hands back. Others wait for their own result. On CPU a batch of 8 yields about
+    3x the tokens/s of one request at a time.
+    """
+
+    def __init__(self, max_batch: int):
+        self.max_batch = max_batch
+        self.pending: list[tuple[Any, Future]] = []
+        self.lock = threading.Lock()
+        self.busy = False
+
+    def submit(self, request: tuple[list[Message], GenerationParams], run_batch) -> Any:
+        mine: Future = Future()
+        with self.lock:
+            self.pending.append((request, mine))
+            lead = not self.busy
+            self.busy = True
+        while lead:
+            with self.lock:
+                if not self.pending:
+                    self.busy = False
+                    break
+                group = _batch_group(self.pending[0][0][1])
+                batch = [p for p in self.pending if _batch_group(p[0][1]) == group]
+                batch = batch[: self.max_batch]
+                taken = {id(p) for p in batch}
+                self.pending = [p for p in self.pending if id(p) not in taken]
+            try:
+                results = run_batch([req for req, _ in batch])
+                for (_, fut), res in zip(batch, results, strict=True):
+                    fut.set_result(res)
+            except BaseException as exc:  # every waiter hears the failure, none hangs
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(exc)
+        return mine.result()
+
+
+_BATCHERS: dict[str, _Batcher] = {}
+
+
+def _batcher_for(key: str, max_batch: int) -> _Batcher:
+    with _REGISTRY_LOCK:
+        if key not in _BATCHERS:
+            _BATCHERS[key] = _Batcher(max_batch)
+        return _BATCHERS[key]
 
 
 class TokenLogprobs(BaseModel):
@@ -99,6 +169,8 @@ class HFBackend(Backend):
 
     enforces_schema = False
     parallel = False
+    #: Most concurrent requests generated together as one padded batch.
+    max_batch = 8
 
     def __init__(self, spec: ModelSpec):
         _require_torch()
@@ -137,36 +209,56 @@ class HFBackend(Backend):
         )["input_ids"]
 
     def _generate_sync(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
+        lock = self._load()[2]
+        batcher = _batcher_for(str(self.path.resolve()), self.max_batch)
+        return batcher.submit((messages, params), lambda reqs: self._generate_batch(reqs, lock))
+
+    def _generate_batch(
+        self, requests: list[tuple[list[Message], GenerationParams]], lock: threading.Lock
+    ) -> list[RawCompletion]:
+        """One padded batch; every request shares the decoding settings (the batcher groups
+        them), and the batch is seeded with its first request's seed."""
         import torch
 
-        model, tok, lock = self._load()
+        model, tok, _ = self._load()
+        params = requests[0][1]
+        pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
         with lock, torch.no_grad():
-            ids = self._prompt_ids(tok, messages).to(model.device)
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
+            prompts = [self._prompt_ids(tok, msgs)[0] for msgs, _ in requests]
+            width = max(len(p) for p in prompts)
+            ids = torch.full((len(prompts), width), pad, dtype=torch.long)
+            mask = torch.zeros((len(prompts), width), dtype=torch.long)
+            for i, p in enumerate(prompts):  # left padding: every prompt ends where generation starts
+                ids[i, width - len(p):] = p
+                mask[i, width - len(p):] = 1
+            seed = next((r[1].seed for r in requests if r[1].seed is not None), None)
+            if seed is not None:
+                torch.manual_seed(seed)
             sample = params.temperature > 0
-            kwargs: dict[str, Any] = dict(
-                max_new_tokens=params.max_tokens, do_sample=sample,
-                pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
-            )
+            kwargs: dict[str, Any] = dict(max_new_tokens=params.max_tokens, do_sample=sample,
+                                          pad_token_id=pad)
             if sample:
                 kwargs.update(temperature=params.temperature, top_p=params.top_p)
             if params.repeat_penalty != 1.0:
                 kwargs.update(repetition_penalty=params.repeat_penalty)
             if params.stop:
                 kwargs.update(stop_strings=list(params.stop), tokenizer=tok)
-            out = model.generate(ids, attention_mask=torch.ones_like(ids), **kwargs)
-        new = out[0, ids.shape[1]:]
-        text = tok.decode(new, skip_special_tokens=True)
-        cut = min((text.find(s) for s in params.stop if s in text), default=-1)
-        if cut >= 0:
-            text = text[:cut]
-        ended = tok.eos_token_id is not None and int(new[-1]) == tok.eos_token_id if len(new) else True
-        finish = "stop" if ended or cut >= 0 or len(new) < params.max_tokens else "length"
-        return RawCompletion(
-            text=text, finish_reason=finish, prompt_tokens=int(ids.shape[1]),
-            completion_tokens=len(new),
-        )
+            out = model.generate(ids.to(model.device), attention_mask=mask.to(model.device),
+                                 **kwargs)
+        results = []
+        for i, p in enumerate(prompts):
+            new = out[i, width:].tolist()
+            ended = tok.eos_token_id is not None and tok.eos_token_id in new
+            if ended:
+                new = new[: new.index(tok.eos_token_id) + 1]
+            text = tok.decode(new, skip_special_tokens=True)
+            cut = min((text.find(s) for s in params.stop if s in text), default=-1)
+            if cut >= 0:
+                text = text[:cut]
+            finish = "stop" if ended or cut >= 0 or len(new) < params.max_tokens else "length"
+            results.append(RawCompletion(text=text, finish_reason=finish,
+                                         prompt_tokens=len(p), completion_tokens=len(new)))
+        return results
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
         return await asyncio.to_thread(self._generate_sync, messages, params)

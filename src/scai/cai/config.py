@@ -1,0 +1,44 @@
+"""`kind: cai` configs: the constitution, which prompts, how to generate and how to train."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from scai.cai.train import TrainSettings
+from scai.config import ConfigModel, register_kind, resolve_path
+from scai.llm import ModelSettings
+
+
+class GenerateSettings(ConfigModel):
+    """Critique/revision data generation."""
+
+    red_team: int = Field(8, ge=0, le=100_000, description="Red-team training prompts used.")
+    helpful: int = Field(4, ge=0, le=100_000, description="Helpful training prompts used.")
+    rounds: int = Field(1, ge=1, le=16, description="Critique/revision rounds per answer.")
+    samples: int = Field(1, ge=1, le=64, description="Answers (chains) per prompt.")
+    eval_fraction: float = Field(0.3, gt=0.0, lt=1.0,
+                                 description="Share of each prompt set held out for evaluation.")
+    temperature: float = Field(0.7, ge=0.0, le=5.0)
+    max_tokens: int = Field(128, ge=8, le=8192)
+    repeat_penalty: float = Field(1.2, ge=0.5, le=3.0)
+
+
+@register_kind("cai")
+class CaiConfig(ConfigModel):
+    """Constitutional AI: generate critique/revision data with `model`, then SFT and DPO."""
+
+    kind: Literal["cai"] = "cai"
+    name: str | None = None
+    seed: int = 0
+    constitution: Path | None = Field(None, description="Principles YAML (default: the shipped 18).")
+    red_team_file: Path | None = Field(None, description="Red-team prompts (CSV/JSONL, public "
+                                       "formats accepted); default: the shipped set.")
+    model: ModelSettings = Field(default_factory=ModelSettings,
+                                 description="The model that answers, critiques and revises.")
+    generate: GenerateSettings = Field(default_factory=GenerateSettings)
+    train: TrainSettings = Field(default_factory=TrainSettings)
+
+    _paths = field_validator("constitution", "red_team_file")(resolve_path)

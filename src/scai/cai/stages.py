@@ -1,0 +1,118 @@
+"""The CAI stages as steps that read and write files a person can inspect.
+
+generate: `chains.jsonl` (every round), `pairs.jsonl` (DPO), `sft.jsonl`, `split.json` (which
+prompts trained, which are held out for evaluation). train: `sft/` and `dpo/` checkpoints,
+`training.csv`, `training.png`, `train.json`.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from scai.cai.config import CaiConfig
+from scai.cai.data import Constitution, PromptItem, load_prompts, load_public, split_prompts
+from scai.cai.generate import (
+    PreferencePair,
+    SFTExample,
+    generate_chains,
+    to_pairs,
+    to_sft,
+    write_jsonl,
+)
+from scai.cai.train import StageResult, resolve_base, train_dpo, train_sft, write_training_log
+from scai.datafiles import jsonl_rows, read_text
+from scai.errors import ConfigError
+from scai.llm import GenerationParams, ModelClient, run_sync
+
+
+class Split(BaseModel):
+    """Prompt ids per side; evaluation refuses any prompt listed under `train`."""
+
+    seed: int
+    train: list[str]
+    eval: list[str]
+
+
+class GenerateResult(BaseModel):
+    out_dir: str
+    chains: int
+    pairs: int
+    sft: int
+    split: Split
+
+
+def prompt_sets(config: CaiConfig, seed: int) -> dict[str, tuple[list[PromptItem], list[PromptItem]]]:
+    """(train, eval) per prompt set, split by the seed; train lists trimmed to the configured size."""
+    red = load_public(config.red_team_file) if config.red_team_file else load_prompts("red_team")
+    sets = {"red_team": red, "helpful": load_prompts("helpful")}
+    limits = {"red_team": config.generate.red_team, "helpful": config.generate.helpful}
+    out = {}
+    for name, items in sets.items():
+        train, evals = split_prompts(items, eval_fraction=config.generate.eval_fraction, seed=seed)
+        out[name] = (train[: limits[name]], evals)
+    return out
+
+
+def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
+                 cache: bool = True, progress: bool = True) -> GenerateResult:
+    seed = config.seed if seed is None else seed
+    constitution = Constitution.load(config.constitution)
+    sets = prompt_sets(config, seed)
+    train = [it for tr, _ in sets.values() for it in tr]
+    if not train:
+        raise ConfigError("generate: no training prompts (set generate.red_team or generate.helpful)")
+    g = config.generate
+    params = GenerationParams(temperature=g.temperature, max_tokens=g.max_tokens,
+                              repeat_penalty=g.repeat_penalty)
+    client = ModelClient(config.model, cache=True if cache else None)
+    chains = run_sync(generate_chains(client, train, constitution, rounds=g.rounds,
+                                      samples=g.samples, seed=seed, params=params,
+                                      progress=progress))
+    pairs, sft = to_pairs(chains), to_sft(chains)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_jsonl(out_dir / "chains.jsonl", chains)
+    write_jsonl(out_dir / "pairs.jsonl", pairs)
+    write_jsonl(out_dir / "sft.jsonl", sft)
+    split = Split(seed=seed, train=[it.id for it in train],
+                  eval=[it.id for _, ev in sets.values() for it in ev])
+    (out_dir / "split.json").write_text(split.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return GenerateResult(out_dir=str(out_dir), chains=len(chains), pairs=len(pairs),
+                          sft=len(sft), split=split)
+
+
+def _read_rows(path: Path, model: type[BaseModel]) -> list:
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing (run `scai cai generate` first, or point --data at "
+                          "its output directory)")
+    rows = []
+    for n, row in jsonl_rows(path, read_text(path)):
+        try:
+            rows.append(model.model_validate(row))
+        except ValueError as exc:
+            first = str(exc).splitlines()[1:2] or [str(exc)]
+            raise ConfigError(f"{path}:{n}: not a {model.__name__} ({first[0].strip()})") from exc
+    return rows
+
+
+def run_train(config: CaiConfig, data_dir: Path, out_dir: Path, *, seed: int | None = None,
+              progress: bool = True) -> list[StageResult]:
+    """SFT on `sft.jsonl` from the base model, then DPO on `pairs.jsonl` from the SFT model."""
+    seed = config.seed if seed is None else seed
+    sft_rows = _read_rows(data_dir / "sft.jsonl", SFTExample)
+    pairs = _read_rows(data_dir / "pairs.jsonl", PreferencePair)
+    base = resolve_base(config.train.base_model)
+    stages = []
+    start = base
+    if config.train.sft_steps:
+        stages.append(train_sft(base, sft_rows, config.train, out_dir, seed=seed, progress=progress))
+        start = Path(stages[-1].checkpoint)
+    if config.train.dpo_steps:
+        stages.append(train_dpo(start, pairs, config.train, out_dir, seed=seed, progress=progress))
+    write_training_log(stages, out_dir)
+    (out_dir / "train.json").write_text(json.dumps(
+        {"base": str(base), "seed": seed, "stages": [s.model_dump() for s in stages]}, indent=2)
+        + "\n", encoding="utf-8")
+    return stages

@@ -1,0 +1,264 @@
+"""SFT then DPO with TRL on a transformers checkpoint, per-step logs as CSV and a plot.
+
+The base is any transformers checkpoint directory, or `local` for the bundled SmolLM2-135M-Instruct
+(converted once from its GGUF). With LoRA (PEFT) the DPO reference is the policy with its adapter
+off; without it the reference is a separate frozen copy of the SFT model. Either way the
+reference is fingerprinted before and after DPO and a run refuses to report if it moved.
+Checkpoints are saved merged, so `hf:PATH` loads them anywhere a model is named.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from scai.cai.generate import PreferencePair, SFTExample
+from scai.config import ConfigModel
+from scai.errors import ModelUnavailable, ScaiError
+from scai.progress import progress_bar
+
+# Keys TRL logs per step that a reader of a DPO run wants, renamed to CSV-friendly columns.
+_LOGGED = {
+    "loss": "loss", "grad_norm": "grad_norm", "learning_rate": "learning_rate",
+    "rewards/chosen": "reward_chosen", "rewards/rejected": "reward_rejected",
+    "rewards/margins": "reward_margin", "rewards/accuracies": "reward_accuracy",
+    "mean_token_accuracy": "token_accuracy",
+}
+
+
+class TrainSettings(ConfigModel):
+    """How SFT and DPO train. The defaults suit a 135M model on a CPU (the `quick` profile)."""
+
+    base_model: str = Field("local", description="'local' (bundled SmolLM2-135M) or a checkpoint dir.")
+    sft_steps: int = Field(8, ge=0, le=100_000)
+    dpo_steps: int = Field(6, ge=0, le=100_000)
+    batch_size: int = Field(4, ge=1, le=1024)
+    sft_learning_rate: float = Field(2e-5, gt=0, le=1.0)
+    dpo_learning_rate: float = Field(5e-6, gt=0, le=1.0)
+    beta: float = Field(0.1, gt=0, le=10.0, description="DPO temperature on the reward margin.")
+    max_length: int = Field(128, ge=16, le=32768, description="Tokens per example (truncated).")
+    lora: bool = Field(False, description="Train LoRA adapters (PEFT) instead of all weights.")
+    lora_r: int = Field(8, ge=1, le=1024)
+    lora_alpha: int = Field(16, ge=1, le=4096)
+
+
+class StepRecord(BaseModel):
+    """One optimiser step as TRL logged it."""
+
+    stage: str
+    step: int
+    values: dict[str, float]
+
+
+class StageResult(BaseModel):
+    stage: str
+    checkpoint: str
+    steps: list[StepRecord]
+    seconds: float
+    examples: int
+    reference_frozen: bool | None = None
+
+
+def _require_trl() -> None:
+    try:
+        import peft  # noqa: F401
+        import torch  # noqa: F401
+        import trl  # noqa: F401
+    except ImportError as exc:
+        raise ModelUnavailable("training needs torch, transformers, trl and peft: "
+                               "pip install 'scai[train]'") from exc
+
+
+def resolve_base(name: str) -> Path:
+    """A checkpoint directory for `name` ('local'/'hf:local' = the bundled model)."""
+    from scai.llm.hf import bundled_checkpoint
+
+    name = name.removeprefix("hf:")
+    if name in ("local", "bundled"):
+        return bundled_checkpoint()
+    path = Path(name).expanduser()
+    if not (path / "config.json").is_file():
+        raise ScaiError(f"base model {name}: no transformers checkpoint there (config.json missing; "
+                        "models are never downloaded at run time)")
+    return path
+
+
+def fingerprint(model: Any) -> str:
+    """A hash of every parameter: equal before and after means nothing moved."""
+    h = hashlib.sha256()
+    for name, p in sorted(model.state_dict().items()):
+        h.update(name.encode())
+        h.update(p.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _callback(stage: str, records: list[StepRecord], advance: Callable[[int], None]):
+    from transformers import TrainerCallback
+
+    class Recorder(TrainerCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            if logs and "loss" in logs:
+                values = {}
+                for key, col in _LOGGED.items():
+                    if key in logs:
+                        try:
+                            values[col] = float(logs[key])
+                        except (TypeError, ValueError):
+                            pass
+                records.append(StepRecord(stage=stage, step=state.global_step, values=values))
+
+        def on_step_end(self, args, state, control, **kwargs):
+            advance(1)
+
+    return Recorder()
+
+
+def _common_args(settings: TrainSettings, steps: int, lr: float, out: Path, seed: int) -> dict:
+    import torch
+
+    return dict(
+        output_dir=str(out / "trainer"), max_steps=steps, per_device_train_batch_size=settings.batch_size,
+        learning_rate=lr, logging_steps=1, save_strategy="no", report_to=[], seed=seed,
+        bf16=False, fp16=False, use_cpu=not torch.cuda.is_available(), max_length=settings.max_length,
+        disable_tqdm=True, dataloader_num_workers=0,
+    )
+
+
+def _peft(settings: TrainSettings):
+    if not settings.lora:
+        return None
+    from peft import LoraConfig
+
+    return LoraConfig(r=settings.lora_r, lora_alpha=settings.lora_alpha, lora_dropout=0.0,
+                      target_modules="all-linear", task_type="CAUSAL_LM")
+
+
+def _save(model: Any, tok: Any, target: Path) -> Path:
+    if hasattr(model, "merge_and_unload"):  # a PEFT model: fold the adapter into the weights
+        model = model.merge_and_unload()
+    target.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(target)
+    tok.save_pretrained(target)
+    return target
+
+
+def _load(path: Path):
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    tok = AutoTokenizer.from_pretrained(str(path))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return AutoModelForCausalLM.from_pretrained(str(path), dtype=torch.float32), tok
+
+
+def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, out: Path, *,
+              seed: int = 0, progress: bool = True) -> StageResult:
+    """Supervised fine-tuning on (prompt -> revised answer) chats; saves `out/sft`."""
+    import time
+
+    _require_trl()
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    if not examples:
+        raise ScaiError("SFT: no training examples (generation produced no usable revisions)")
+    model, tok = _load(base)
+    data = Dataset.from_list([{"messages": [m.model_dump() for m in ex.messages]} for ex in examples])
+    records: list[StepRecord] = []
+    start = time.perf_counter()
+    with progress_bar("SFT" if progress else None, total=settings.sft_steps) as advance:
+        args = SFTConfig(**_common_args(settings, settings.sft_steps, settings.sft_learning_rate,
+                                        out / "sft", seed))
+        trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok,
+                             peft_config=_peft(settings), callbacks=[_callback("sft", records, advance)])
+        if settings.sft_steps:
+            trainer.train()
+    path = _save(trainer.model, tok, out / "sft")
+    return StageResult(stage="sft", checkpoint=str(path), steps=records,
+                       seconds=time.perf_counter() - start, examples=len(examples))
+
+
+def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSettings, out: Path,
+              *, seed: int = 0, progress: bool = True) -> StageResult:
+    """DPO on (prompt, chosen = revision, rejected = original) against a frozen reference."""
+    import time
+
+    _require_trl()
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    if not pairs:
+        raise ScaiError("DPO: no preference pairs (every revision equalled its original)")
+    model, tok = _load(start_from)
+    ref = None
+    if not settings.lora:  # a separate reference copy that nothing may update
+        ref, _ = _load(start_from)
+        ref.requires_grad_(False)
+        ref.eval()
+    data = Dataset.from_list([
+        {"prompt": [{"role": "user", "content": p.prompt}],
+         "chosen": [{"role": "assistant", "content": p.chosen}],
+         "rejected": [{"role": "assistant", "content": p.rejected}]} for p in pairs
+    ])
+    records: list[StepRecord] = []
+    t0 = time.perf_counter()
+    with progress_bar("DPO" if progress else None, total=settings.dpo_steps) as advance:
+        args = DPOConfig(beta=settings.beta,
+                         **_common_args(settings, settings.dpo_steps, settings.dpo_learning_rate,
+                                        out / "dpo", seed))
+        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data,
+                             processing_class=tok, peft_config=_peft(settings),
+                             callbacks=[_callback("dpo", records, advance)])
+        reference = trainer.ref_model if ref is not None else None
+        before = fingerprint(reference) if reference is not None else None
+        if settings.dpo_steps:
+            trainer.train()
+        frozen = fingerprint(reference) == before if reference is not None else True
+    if not frozen:
+        raise ScaiError("DPO: the reference model changed during training; results discarded")
+    path = _save(trainer.model, tok, out / "dpo")
+    return StageResult(stage="dpo", checkpoint=str(path), steps=records,
+                       seconds=time.perf_counter() - t0, examples=len(pairs), reference_frozen=frozen)
+
+
+def write_training_log(stages: list[StageResult], out: Path) -> tuple[Path, Path | None]:
+    """`training.csv` (one row per step and stage) and `training.png` (loss, margin, accuracy)."""
+    rows = [{"stage": s.stage, "step": r.step, **r.values} for s in stages for r in s.steps]
+    cols = ["stage", "step", *sorted({k for r in rows for k in r} - {"stage", "step"})]
+    csv_path = out / "training.csv"
+    out.mkdir(parents=True, exist_ok=True)
+    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    if not rows:
+        return csv_path, None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = [("loss", "loss"), ("reward_margin", "DPO reward margin"),
+              ("reward_accuracy", "DPO reward accuracy")]
+    fig, axes = plt.subplots(1, len(panels), figsize=(12, 3.2))
+    for ax, (col, title) in zip(axes, panels, strict=True):
+        for s in stages:
+            pts = [(r.step, r.values[col]) for r in s.steps if col in r.values]
+            if pts:
+                ax.plot(*zip(*pts, strict=True), marker="o", ms=3, label=s.stage.upper())
+        ax.set_title(title)
+        ax.set_xlabel("step")
+        ax.legend(fontsize=8) if ax.lines else ax.text(0.5, 0.5, "no data", ha="center")
+    fig.tight_layout()
+    png = out / "training.png"
+    fig.savefig(png, dpi=110)
+    plt.close(fig)
+    return csv_path, png

@@ -1,0 +1,81 @@
+"""`scai simulate` and `scai evaluate-constitution`: a thin skin over scai.contract."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+
+def register(app: typer.Typer) -> None:
+    """Add the contract commands to the `scai` app."""
+    from scai.cli import RunsDir, SetOpt, _store, out, run_overrides
+
+    @app.command()
+    def simulate(
+        config: Path = typer.Argument(..., help="A `kind: contract` config file."),
+        runs: int = typer.Option(1, "--runs", "-n", min=1, help="Independent runs (seeds S, S+1, ...)."),
+        seed: int | None = typer.Option(None, "--seed", help="Base seed (default: the file's)."),
+        model: str | None = typer.Option(None, "--model", "-m", help="Model for every role."),
+        out_dir: Path | None = typer.Option(None, "--out", help="Where reports and plots go."),
+        overrides: list[str] | None = SetOpt,
+        resume: str | None = typer.Option(None, "--resume", help="Resume this run id (or prefix)."),
+        no_cache: bool = typer.Option(False, "--no-cache"),
+        runs_dir: Path | None = RunsDir,
+    ) -> None:
+        """Run a Social Contract simulation: users teach the assistant its constitution."""
+        from scai.config import load_config
+        from scai.contract import simulate as run_simulation
+
+        cfg = load_config(config, run_overrides(overrides, seed, model), kind="contract")
+        sim = run_simulation(cfg, _store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
+                             cache=not no_cache)
+        _print(sim, out)
+
+    @app.command("evaluate-constitution")
+    def evaluate_constitution(
+        run: str = typer.Argument(..., help="A finished contract run (id, prefix or `latest`)."),
+        task: Path = typer.Option(..., "--task", help="A `kind: contract` config to test it on."),
+        runs: int = typer.Option(1, "--runs", "-n", min=1),
+        seed: int | None = typer.Option(None, "--seed"),
+        model: str | None = typer.Option(None, "--model", "-m"),
+        out_dir: Path | None = typer.Option(None, "--out"),
+        overrides: list[str] | None = SetOpt,
+        no_cache: bool = typer.Option(False, "--no-cache"),
+        runs_dir: Path | None = RunsDir,
+    ) -> None:
+        """Test a learned constitution on another task (e.g. unseen currencies): with and
+        without the prior, with and without asking for a reason."""
+        from scai.config import load_config
+        from scai.contract.evaluate import evaluate_constitution as evaluate
+
+        cfg = load_config(task, run_overrides(overrides, seed, model), kind="contract")
+        result = evaluate(run, cfg, _store(runs_dir), runs=runs, out_dir=out_dir,
+                          cache=not no_cache)
+        table = Table("variant", "share offered (flexible)", "acceptance", "parse failures")
+        for v in result.variants:
+            table.add_row(v.name, v.share.fmt(3), v.acceptance.fmt(2), str(v.parse_failures))
+        out.print(table)
+        out.print(f"constitution tested: {result.constitution}", markup=False)
+        out.print(f"report: {result.summary}", markup=False)
+
+
+def _print(sim, out) -> None:
+    metrics = [k for k in ("share_flexible", "share_fixed", "acceptance", "income_flexible",
+                           "utility_mean", "utility_min", "utility_gini", "parse_failures")
+               if k in sim.aggregate]
+    table = Table("epoch", *metrics)
+    epochs = len(next(iter(sim.aggregate.values()))) if sim.aggregate else 0
+    for i in range(epochs):
+        table.add_row(str(i), *(sim.aggregate[k][i].fmt() for k in metrics))
+    out.print(table)
+    for r in sim.runs:
+        out.print(f"run {r.run_id}: {r.episodes_run} episodes played, {r.episodes_replayed} "
+                  f"replayed, {r.model_calls} model calls, {r.parse_failures} parse failures",
+                  markup=False)
+    out.print(f"reports in {sim.out_dir} (summary: {sim.summary})", markup=False)
+    if sim.plot:
+        out.print(f"plot: {sim.plot}", markup=False)
+    out.print("[bold]learned constitution[/] (last run):")
+    out.print(sim.final.text(), markup=False)

@@ -1,0 +1,42 @@
+"""Episodes: what happened in one interaction, every message tagged with the episode it belongs to."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Player(BaseModel):
+    """A member of the society: a fixed-policy user or a flexible agent (the assistant)."""
+
+    id: str
+    name: str
+    kind: Literal["fixed", "flexible"]
+    policy: str | None = None  # hidden policy of a fixed user
+    manner: str = "neutral"
+    persona: str = ""  # persona description (LLM users)
+
+
+class EpisodeMessage(BaseModel):
+    """One line of an episode. It carries its own episode id: attribution is data, not order."""
+
+    episode_id: str
+    speaker: str
+    role: Literal["proposer", "responder", "user", "assistant", "outcome"]
+    text: str
+
+
+class Episode(BaseModel):
+    """One interaction (a game, or a request and its rating) in one epoch."""
+
+    id: str
+    epoch: int
+    task: str
+    messages: list[EpisodeMessage] = Field(default_factory=list)
+    data: dict[str, Any] = Field(default_factory=dict, description="Task-specific outcome.")
+    failures: list[str] = Field(default_factory=list, description="Parse failures, by step.")
+
+    def say(self, speaker: str, role: str, text: str) -> None:
+        self.messages.append(EpisodeMessage(episode_id=self.id, speaker=speaker, role=role,
+                                            text=text))

@@ -1,0 +1,108 @@
+"""Out-of-distribution test of a learned constitution: play another task without learning.
+
+Four variants, as in the paper's OOD test: with and without the flexible agents' prior in the
+prompt, with and without asking for a reason before each decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from scai.contract.config import ContractConfig
+from scai.contract.constitution import Constitution
+from scai.contract.simulate import run_once
+from scai.errors import ConfigError
+from scai.llm.backend import Backend
+from scai.recording import recorded_run
+from scai.stats import Estimate, mean_ci
+from scai.store import RunStore
+
+
+class Variant(BaseModel):
+    name: str
+    prior: bool
+    reason: bool
+    share: Estimate
+    acceptance: Estimate
+    parse_failures: int
+    run_ids: list[str]
+
+
+class Evaluation(BaseModel):
+    constitution: str
+    source_run: str
+    task: str
+    variants: list[Variant]
+    summary: str
+
+
+def learned_constitution(store: RunStore, ref: str) -> Constitution:
+    """The last constitution a finished contract run arrived at."""
+    info = store.get(ref)
+    if info.kind != "contract":
+        raise ConfigError(f"{ref}: run {info.id} is a {info.kind} run, not a contract run")
+    cons = [e for e in store.events(info.id, "constitution") if e.key]
+    if not cons:
+        raise ConfigError(f"{ref}: run {info.id} has no constitution yet")
+    last = max(cons, key=lambda e: int(e.key[1:]))
+    return Constitution.model_validate(last.payload)
+
+
+def evaluate_constitution(
+    ref: str, config: ContractConfig, store: RunStore | None = None, *, runs: int = 1,
+    out_dir: Path | str | None = None, cache: bool = True, backend: Backend | None = None,
+) -> Evaluation:
+    """Play `config`'s task for one epoch under the learned constitution, in four variants."""
+    if config.task.type != "ultimatum":
+        raise ConfigError("evaluate-constitution: the --task config must be an ultimatum task")
+    store = store or RunStore()
+    learned = learned_constitution(store, ref)
+    learned = learned.model_copy(update={"source": "given"})
+    source = store.get(ref).id
+    out = Path(out_dir) if out_dir else store.root / "contract-eval" / \
+        f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    out.mkdir(parents=True, exist_ok=True)
+    variants = []
+    for prior in (True, False):
+        for reason in (False, True):
+            task = config.task.model_copy(update={"keep_prior": prior, "ask_reason": reason})
+            shares, accepts, failures, ids = [], [], 0, []
+            for i in range(runs):
+                cfg = config.model_copy(update={"task": task, "epochs": 1,
+                                                "seed": config.seed + i})
+                with recorded_run(store, "contract-eval", cfg, name=cfg.name) as run:
+                    run.log("evaluated", {"source_run": source, "constitution": learned.text()})
+                    outcome = asyncio.run(run_once(cfg, run, cache=cache, backend=backend,
+                                                   constitution=learned, learn=False))
+                    m = outcome.epochs[0].metrics
+                    run.finish("completed", summary={"source_run": source, **m})
+                shares.append(m["share_flexible"])
+                accepts.append(m["acceptance"])
+                failures += int(m["parse_failures"] or 0)
+                ids.append(run.id)
+            variants.append(Variant(
+                name=f"{'with' if prior else 'without'} prior, "
+                     f"{'with' if reason else 'no'} reason",
+                prior=prior, reason=reason, share=mean_ci([s for s in shares if s is not None]),
+                acceptance=mean_ci([a for a in accepts if a is not None]),
+                parse_failures=failures, run_ids=ids))
+    lines = [f"# Constitution from {source} on {config.name}", "", f"> {learned.text()}", "",
+             f"Task currencies: {', '.join(config.task.currencies)}; prior: {config.task.prior}.",
+             "", "| variant | share offered (flexible) | acceptance | parse failures |",
+             "|---|---|---|---|"]
+    lines += [f"| {v.name} | {v.share.fmt(3)} | {v.acceptance.fmt(2)} | {v.parse_failures} |"
+              for v in variants]
+    lines += ["", ("Paper (GPT-4): learned selfish principle 0.025-0.036 in distribution, "
+              "0.570-0.663 on unseen currencies (falls back toward the altruistic prior).")]
+    summary = out / "summary.md"
+    summary.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = Evaluation(constitution=learned.text(), source_run=source, task=config.name,
+                        variants=variants, summary=str(summary))
+    (out / "evaluation.json").write_text(json.dumps(result.model_dump(), indent=2),
+                                         encoding="utf-8")
+    return result

@@ -1,0 +1,169 @@
+"""Meta-learners: read an epoch's episodes and write the next constitution.
+
+`RewriteLearner` is the SCAI meta-prompt (critique, then one general principle). `VotingLearner`
+follows Inverse Constitutional AI: propose principles from single episodes, merge near-duplicates,
+test each against observed choices, keep those that predict them. Add a learner by writing a
+class with `async learn(ctx) -> Constitution` and listing it in `LEARNERS`.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass, field
+
+from scai.contract.config import LearnerConfig, ModelSettings
+from scai.contract.constitution import Constitution, generality_problem
+from scai.contract.episode import Episode
+from scai.contract.memory import render_episode, render_memory
+from scai.contract.prompts import PROMPTS
+from scai.contract.steps import Caller
+from scai.converse.engine import derive_seed
+from scai.llm import Message
+
+
+@dataclass
+class Observation:
+    """A choice a user made between two options (for voting)."""
+
+    situation: str
+    chosen: str
+    other: str
+
+
+@dataclass
+class LearnContext:
+    """Everything a learner may use after one epoch."""
+
+    epoch: int
+    constitution: Constitution
+    history: list[tuple[Constitution, str]]  # earlier constitutions with their scores, as text
+    episodes: list[Episode]  # already recalled: windowed, shuffled, within budget
+    banned: list[str]  # words a general principle must not use (currencies)
+    objective: str
+    observations: list[Observation] = field(default_factory=list)
+
+
+class RewriteLearner:
+    """The SCAI meta-prompt: critique the epoch, then write one new general principle."""
+
+    def __init__(self, config: LearnerConfig, caller: Caller, model: ModelSettings | None,
+                 memory_mode: str = "full"):
+        self.config, self.caller, self.model, self.memory_mode = config, caller, model, memory_mode
+
+    def messages(self, ctx: LearnContext) -> list[Message]:
+        history = "\n".join(
+            PROMPTS["history_line"].render(epoch=c.epoch, principle=c.text(), score=score)
+            for c, score in ctx.history) or "(none yet)"
+        user = PROMPTS["meta_user"].render(
+            history=history, principle=ctx.constitution.text(),
+            episodes=render_memory(ctx.episodes, self.memory_mode), objective=ctx.objective)
+        return [Message(role="system", content=PROMPTS["meta_system"].render()),
+                Message(role="user", content=user)]
+
+    async def learn(self, ctx: LearnContext) -> Constitution:
+        schema = {"type": "object", "properties": {"critique": {"type": "string"},
+                                                   "principle": {"type": "string"}},
+                  "required": ["critique", "principle"]}
+        problems = []
+        for attempt in range(self.config.retries + 1):
+            parsed = await self.caller.structured(
+                self.model, f"e{ctx.epoch}|meta|try{attempt}", self.messages(ctx), schema,
+                max_tokens=self.config.max_tokens, kind="meta")
+            if parsed is None:
+                problems.append("reply failed its schema")
+                continue
+            principle = " ".join(parsed["principle"].split())
+            problem = generality_problem(principle, ctx.banned)
+            if problem is None:
+                return Constitution(principles=[principle], epoch=ctx.epoch + 1,
+                                    rationale=parsed["critique"].strip(), source="rewrite")
+            problems.append(f"principle {problem}: {principle[:80]!r}")
+        return ctx.constitution.model_copy(update={
+            "epoch": ctx.epoch + 1, "source": "kept",
+            "rationale": "kept the previous principle: " + "; ".join(problems)})
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3}
+
+
+def merge_similar(principles: list[str], threshold: float = 0.5) -> list[str]:
+    """Greedy clustering by word overlap (Jaccard); the first of each cluster represents it."""
+    kept: list[str] = []
+    for p in principles:
+        if all(len(_words(p) & _words(k)) / max(1, len(_words(p) | _words(k))) < threshold
+               for k in kept):
+            kept.append(p)
+    return kept
+
+
+def vote_scores(agree: int, disagree: int, total: int) -> dict[str, float]:
+    """Inverse Constitutional AI: accuracy, relevance and performance of one principle."""
+    accuracy = agree / (agree + disagree) if agree + disagree else 0.0
+    relevance = (agree + disagree) / total if total else 0.0
+    return {"accuracy": accuracy, "relevance": relevance,
+            "performance": (accuracy - 0.5) * relevance * 2}
+
+
+class VotingLearner:
+    """Propose principles from episodes, cluster, vote on observed choices, keep the best."""
+
+    def __init__(self, config: LearnerConfig, caller: Caller, model: ModelSettings | None,
+                 memory_mode: str = "full"):
+        self.config, self.caller, self.model = config, caller, model
+
+    async def learn(self, ctx: LearnContext) -> Constitution:
+        import asyncio
+
+        e = ctx.epoch
+        sources = ctx.episodes[: self.config.proposals]
+        schema = {"type": "object", "properties": {"principle": {"type": "string"}},
+                  "required": ["principle"]}
+
+        async def propose(i: int, ep: Episode):
+            msg = PROMPTS["propose_principle"].render(episode=render_episode(ep))
+            return await self.caller.structured(
+                self.model, f"e{e}|propose-principle|{i}", [Message(role="user", content=msg)],
+                schema, max_tokens=self.config.max_tokens, kind="propose")
+
+        proposed = await asyncio.gather(*(propose(i, ep) for i, ep in enumerate(sources)))
+        candidates = [" ".join(p["principle"].split()) for p in proposed if p]
+        candidates = [c for c in candidates if generality_problem(c, ctx.banned) is None]
+        candidates = merge_similar([*ctx.constitution.principles, *candidates])
+        rng = random.Random(derive_seed(self.caller.seed, f"e{e}|votes"))
+        obs = list(ctx.observations)
+        rng.shuffle(obs)
+        obs = obs[: self.config.votes]
+        vote_schema = {"type": "object", "properties": {
+            "choice": {"type": "string", "enum": ["A", "B", "neither"]}}, "required": ["choice"]}
+
+        async def vote(ci: int, principle: str, oi: int, o: Observation) -> str:
+            chosen_first = (oi + ci) % 2 == 0  # balanced positions against position bias
+            a, b = (o.chosen, o.other) if chosen_first else (o.other, o.chosen)
+            msg = PROMPTS["vote"].render(principle=principle, situation=o.situation, a=a, b=b)
+            parsed = await self.caller.structured(
+                self.model, f"e{e}|vote|{ci}|{oi}", [Message(role="user", content=msg)],
+                vote_schema, max_tokens=8, kind="vote")
+            if parsed is None or parsed["choice"] == "neither":
+                return "neither"
+            return "agree" if (parsed["choice"] == "A") == chosen_first else "disagree"
+
+        tallies = []
+        for ci, principle in enumerate(candidates):
+            results = await asyncio.gather(*(vote(ci, principle, oi, o) for oi, o in enumerate(obs)))
+            s = vote_scores(results.count("agree"), results.count("disagree"), len(obs))
+            tallies.append((s["performance"], principle, s))
+        tallies.sort(key=lambda t: -t[0])
+        keep = [p for perf, p, _ in tallies if perf > 0][: self.config.keep]
+        rationale = "; ".join(
+            f"{p[:60]!r}: accuracy {s['accuracy']:.2f}, relevance {s['relevance']:.2f}, "
+            f"performance {s['performance']:.2f}" for _, p, s in tallies)
+        if not keep:
+            return ctx.constitution.model_copy(update={
+                "epoch": e + 1, "source": "kept",
+                "rationale": "no principle predicted the users' choices; " + rationale})
+        return Constitution(principles=keep, epoch=e + 1, rationale=rationale, source="voting")
+
+
+LEARNERS = {"rewrite": RewriteLearner, "voting": VotingLearner}

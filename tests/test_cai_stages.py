@@ -1,0 +1,47 @@
+"""`scai cai generate` then `scai cai train` on the real embedded model, through the CLI."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.conftest import REPO, scai
+
+pytest.importorskip("trl")
+
+
+@pytest.mark.slow
+def test_generate_then_train_through_the_cli(tmp_path):
+    config = REPO / "examples" / "cai" / "quick.yaml"
+    small = ["--set", "generate.red_team=2", "--set", "generate.helpful=1",
+             "--set", "generate.max_tokens=48"]
+    gen = scai("cai", "generate", str(config), "--out", str(tmp_path / "data"), *small)
+    assert gen.returncode == 0, gen.stderr
+    assert "3 chains" in gen.stdout
+    split = json.loads((tmp_path / "data" / "split.json").read_text())
+    assert len(split["train"]) == 3 and not set(split["train"]) & set(split["eval"])
+    chain = json.loads((tmp_path / "data" / "chains.jsonl").read_text().splitlines()[0])
+    assert chain["original"] and chain["rounds"][0]["critique"] and chain["rounds"][0]["revision"]
+
+    train = scai("cai", "train", str(config), "--data", str(tmp_path / "data"),
+                 "--out", str(tmp_path / "model"), "--set", "train.sft_steps=1",
+                 "--set", "train.dpo_steps=1", "--set", "train.batch_size=2",
+                 "--set", "train.max_length=64", timeout=600)
+    pairs = (tmp_path / "data" / "pairs.jsonl").read_text().splitlines()
+    if not pairs:  # every revision equalled its original: DPO has nothing to learn from
+        assert train.returncode != 0 and "no preference pairs" in train.stderr
+        return
+    assert train.returncode == 0, train.stderr
+    assert "SFT: 1 steps" in train.stdout and "DPO: 1 steps" in train.stdout
+    assert (tmp_path / "model" / "dpo" / "config.json").is_file()
+    assert (tmp_path / "model" / "training.png").stat().st_size > 1000
+    report = json.loads((tmp_path / "model" / "train.json").read_text())
+    assert report["stages"][1]["reference_frozen"] is True
+
+
+def test_train_without_data_is_one_clear_line(tmp_path):
+    config = REPO / "examples" / "cai" / "quick.yaml"
+    r = scai("cai", "train", str(config), "--data", str(tmp_path / "none"))
+    assert r.returncode != 0
+    assert "sft.jsonl: missing" in r.stderr and "Traceback" not in r.stderr

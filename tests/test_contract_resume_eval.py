@@ -1,0 +1,102 @@
+"""A killed simulation resumes exactly; a learned constitution is tested out of distribution."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from scai.config import load_config
+from scai.contract import simulate
+from scai.contract.evaluate import evaluate_constitution
+from scai.features import load_features
+from scai.store import RunStore
+from tests.conftest import REPO, scai
+from tests.contract_script import ContractScript
+
+CONFIG = """\
+kind: contract
+name: killable
+epochs: 3
+task:
+  type: ultimatum
+  fixed: 4
+  users: scripted
+  groups: [{policy: selfish}]
+  pairs: {mixed: 6, flexible_flexible: 2}
+"""
+
+
+def test_killed_simulation_resumes_playing_exactly_the_missing_episodes(tmp_path):
+    path = tmp_path / "k.yaml"
+    path.write_text(CONFIG)
+    proc = subprocess.Popen([sys.executable, "-m", "tests.contract_killable", str(path)],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    store = RunStore()
+    done = 0
+    deadline = time.time() + 60
+    while time.time() < deadline and done < 10:
+        time.sleep(0.05)
+        runs = store.list_runs()
+        done = len(store.events(runs[0].id, "episode")) if runs else 0
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    run = store.list_runs()[0]
+    before = {e.key for e in store.events(run.id, "episode")}
+    assert 10 <= len(before) < 24 and store.get(run.id).status == "interrupted"
+    result = subprocess.run([sys.executable, "-m", "tests.contract_killable", str(path), run.id],
+                            cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    played = int(result.stdout.split("played=")[1].split()[0])
+    replayed = int(result.stdout.split("replayed=")[1].split()[0])
+    assert played == 24 - len(before) and replayed == len(before)
+    keys = [e.key for e in store.events(run.id, "episode")]
+    assert len(keys) == len(set(keys)) == 24
+    assert len(store.events(run.id, "constitution")) == 3
+    assert store.get(run.id).status == "completed"
+
+
+def _learn(tmp_path):
+    load_features()
+    path = tmp_path / "learn.yaml"
+    path.write_text(CONFIG.replace("epochs: 3", "epochs: 2"))
+    backend = ContractScript(offer_share=0.1, principles=["Keep the most for yourself."])
+    return simulate(load_config(path), out_dir=tmp_path / "l", progress=False, backend=backend)
+
+
+def test_evaluate_constitution_runs_four_variants_with_the_learned_principle(tmp_path):
+    sim = _learn(tmp_path)
+    ood = load_config(REPO / "examples" / "contract" / "ood-medicine.yaml")
+    backend = ContractScript(offer_share=0.6)
+    result = evaluate_constitution(sim.runs[0].run_id, ood, runs=2, out_dir=tmp_path / "e",
+                                   backend=backend)
+    assert result.constitution == "Keep the most for yourself."
+    assert [v.name for v in result.variants] == [
+        "with prior, no reason", "with prior, with reason", "without prior, no reason",
+        "without prior, with reason"]
+    assert all(v.share.n == 2 and v.share.mean == pytest.approx(0.6, abs=0.03)
+               for v in result.variants)
+    systems = [m[0].content for m, p in backend.calls]
+    assert all("Keep the most for yourself." in s for s in systems)
+    assert sum("Your own inclination" in s for s in systems) == len(systems) // 2
+    reasons = [p for m, p in backend.calls if "reason" in p.json_schema["properties"]]
+    assert len(reasons) == len(backend.calls) // 2
+    assert "medicine" in backend.calls[0][0][1].content or "blood" in backend.calls[0][0][1].content \
+        or "formula" in backend.calls[0][0][1].content
+    assert (tmp_path / "e" / "summary.md").exists()
+
+
+def test_evaluate_constitution_on_the_embedded_model_from_the_cli(tmp_path):
+    sim = _learn(tmp_path)
+    result = scai("evaluate-constitution", sim.runs[0].run_id[:24], "--task",
+                  str(REPO / "examples" / "contract" / "ood-medicine.yaml"),
+                  "--set", "task.pairs={mixed: 2}", "--out", str(tmp_path / "e"))
+    assert result.returncode == 0, result.stderr
+    assert "with prior, with reason" in result.stdout
+    assert "Keep the most for yourself." in result.stdout
+    bad = scai("evaluate-constitution", "nope", "--task",
+               str(REPO / "examples" / "contract" / "ood-medicine.yaml"))
+    assert bad.returncode == 1 and "no run 'nope'" in bad.stderr and "Traceback" not in bad.stderr
