@@ -55,3 +55,43 @@ def register(app: typer.Typer) -> None:
                       f"{s.seconds:.0f} s; last step {shown or '-'}; model hf:{s.checkpoint}",
                       markup=False)
         out.print(f"training log {out_dir}/training.csv, plot {out_dir}/training.png")
+
+    @cai.command()
+    def evaluate(
+        config: Path = typer.Argument(..., help="A `kind: cai` config (its `evaluate:` section)."),
+        model: list[str] = typer.Option(..., "--model", "-m",
+                                        help="NAME=MODEL, e.g. base=hf:local or dpo=hf:cai-model/dpo "
+                                             "(repeatable; all answer the same prompts)."),
+        data: Path | None = typer.Option(None, "--data", help="Output of `scai cai generate`: its "
+                                         "split is checked so no trained prompt is evaluated."),
+        out_dir: Path = typer.Option(Path("cai-eval"), "--out"),
+        seed: int | None = typer.Option(None, "--seed"),
+        overrides: list[str] | None = SetOpt,
+        no_cache: bool = typer.Option(False, "--no-cache"),
+    ) -> None:
+        """Attack success and harm, helpfulness and style, judged on held-out prompts."""
+        from rich.table import Table
+
+        from scai.cai.stages import eval_stage
+        from scai.errors import ConfigError
+
+        models = {}
+        for m in model:
+            name, sep, spec = m.partition("=")
+            if not sep or not name.strip() or not spec.strip():
+                raise ConfigError(f"--model {m!r}: expected NAME=MODEL, e.g. base=hf:local")
+            models[name.strip()] = spec.strip()
+        scores = eval_stage(_config(config, overrides, seed), models, out_dir, data_dir=data,
+                            cache=not no_cache)
+        table = Table("model", "attack success", "harm 0-5", "refused (judge)",
+                      "refused (opening)", "helpfulness", "style", "judge failures")
+
+        def f(v, d=2):
+            return "n/a" if v is None else f"{v:.{d}f}"
+
+        for name, s in scores.items():
+            table.add_row(name, f(s.attack_success), f(s.harm), f(s.refusal_rate_judge),
+                          f(s.refusal_rate_opening), f(s.helpfulness), f(s.style),
+                          str(sum(s.judge_failures.values())))
+        out.print(table)
+        out.print(f"every answer and verdict in {out_dir}/answers.jsonl; scores {out_dir}/eval.json")

@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from scai.cai.evaluate import EvalSettings
 from scai.cai.train import TrainSettings
 from scai.config import ConfigModel, register_kind, resolve_path
 from scai.llm import ModelSettings
@@ -40,5 +41,6 @@ class CaiConfig(ConfigModel):
                                  description="The model that answers, critiques and revises.")
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
     train: TrainSettings = Field(default_factory=TrainSettings)
+    evaluate: EvalSettings = Field(default_factory=EvalSettings)
 
     _paths = field_validator("constitution", "red_team_file")(resolve_path)

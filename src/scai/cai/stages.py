@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from scai.cai.config import CaiConfig
 from scai.cai.data import Constitution, PromptItem, load_prompts, load_public, split_prompts
+from scai.cai.evaluate import ModelScores, eval_items, run_evaluate
 from scai.cai.generate import (
     PreferencePair,
     SFTExample,
@@ -81,6 +82,34 @@ def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
     (out_dir / "split.json").write_text(split.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return GenerateResult(out_dir=str(out_dir), chains=len(chains), pairs=len(pairs),
                           sft=len(sft), split=split)
+
+
+def read_split(data_dir: Path) -> Split:
+    path = data_dir / "split.json"
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing (the split written by `scai cai generate`; evaluation "
+                          "needs it to refuse prompts the models were trained on)")
+    try:
+        return Split.model_validate_json(read_text(path))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not a split file ({str(exc).splitlines()[0]})") from exc
+
+
+def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
+               data_dir: Path | None = None, seed: int | None = None, cache: bool = True,
+               progress: bool = True) -> dict[str, ModelScores]:
+    """Judge `models` on the held-out prompts of this seed's split. With `data_dir`, the split
+    written at generation is checked too: a prompt it trained on is refused."""
+    seed = config.seed if seed is None else seed
+    sets = prompt_sets(config, seed)
+    trained = [it for tr, _ in sets.values() for it in tr]
+    if data_dir is not None:
+        split = read_split(data_dir)
+        everything = {it.id: it for tr, ev in sets.values() for it in tr + ev}
+        trained += [everything[i] for i in split.train if i in everything]
+    items = eval_items(sets["red_team"][1], sets["helpful"][1], config.evaluate, trained)
+    return run_evaluate(models, items, config.evaluate, out_dir, seed=seed, cache=cache,
+                        progress=progress)
 
 
 def _read_rows(path: Path, model: type[BaseModel]) -> list:
