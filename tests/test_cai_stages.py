@@ -45,3 +45,31 @@ def test_train_without_data_is_one_clear_line(tmp_path):
     r = scai("cai", "train", str(config), "--data", str(tmp_path / "none"))
     assert r.returncode != 0
     assert "sft.jsonl: missing" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_cai_run_two_seeds_end_to_end_on_the_embedded_model(tmp_path):
+    config = REPO / "examples" / "cai" / "quick.yaml"
+    tiny = [f"--set={k}" for k in (
+        "generate.red_team=2", "generate.helpful=1", "generate.max_tokens=40",
+        "train.sft_steps=1", "train.dpo_steps=1", "train.batch_size=2", "train.max_length=64",
+        "evaluate.red_team=1", "evaluate.helpful=1", "evaluate.style=1", "evaluate.samples=1",
+        "evaluate.max_tokens=24")]
+    r = scai("cai", "run", str(config), "--seeds", "2", "--out", str(tmp_path / "run"), *tiny,
+             timeout=900)
+    assert r.returncode == 0, r.stderr
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [s["seed"] for s in results["seeds"]] == [0, 1]
+    assert set(results["aggregate"]) == {"base", "sft", "dpo"}
+    helpful = results["aggregate"]["dpo"]["helpfulness"]
+    assert helpful["n"] <= 2 and (helpful["n"] < 2 or helpful["ci_low"] is not None)
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert "Mean and 95% CI over seeds" in report and "| 1 | dpo |" in report
+    assert (tmp_path / "run" / "metrics.png").stat().st_size > 1000
+    # Finished seeds are not redone: a second call only rebuilds the report.
+    ckpt = tmp_path / "run" / "seed-1" / "model" / "dpo" / "config.json"
+    stamp = ckpt.stat().st_mtime_ns
+    again = scai("cai", "run", str(config), "--seeds", "2", "--out", str(tmp_path / "run"), *tiny)
+    assert again.returncode == 0 and ckpt.stat().st_mtime_ns == stamp
+    bad = scai("cai", "run", str(config), "--profile", "huge")
+    assert bad.returncode == 2 and "one of quick, full" in bad.stderr

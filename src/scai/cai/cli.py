@@ -20,6 +20,38 @@ def register(app: typer.Typer) -> None:
         return load_config(path, run_overrides(overrides, seed), kind="cai")
 
     @cai.command()
+    def run(
+        config: Path = typer.Argument(..., help="A `kind: cai` config."),
+        profile: str | None = typer.Option(None, "--profile", help="quick (2 CPU cores, minutes) "
+                                           "or full (the published scale; for a GPU)."),
+        seeds: int = typer.Option(1, "--seeds", min=1, help="Repeat everything for N seeds."),
+        out_dir: Path = typer.Option(Path("cai-run"), "--out"),
+        seed: int | None = typer.Option(None, "--seed", help="First seed (default: the file's)."),
+        overrides: list[str] | None = SetOpt,
+        no_cache: bool = typer.Option(False, "--no-cache"),
+    ) -> None:
+        """The whole pipeline per seed (generate, SFT, DPO, evaluate base/SFT/DPO); report."""
+        from scai.cai.config import PROFILES
+        from scai.cai.pipeline import METRICS, MODELS, run_cai
+        from scai.errors import ConfigError
+
+        if profile is not None and profile not in PROFILES:
+            raise ConfigError(f"--profile {profile!r}: one of {', '.join(PROFILES)}")
+        preset = PROFILES.get(profile or "", [])
+        cfg = _config(config, [*preset, *(overrides or [])], seed)
+        result = run_cai(cfg, out_dir, seeds=seeds, profile=profile, cache=not no_cache)
+        from rich.table import Table
+
+        table = Table("metric (mean [95% CI])", *MODELS)
+        for metric in METRICS:
+            table.add_row(metric, *[(result.aggregate.get(m, {}).get(metric).fmt()
+                                     if result.aggregate.get(m, {}).get(metric) else "n/a")
+                                    for m in MODELS])
+        out.print(table)
+        out.print(f"report {result.report}" + (f"; plot {result.plot}" if result.plot else ""),
+                  markup=False)
+
+    @cai.command()
     def generate(
         config: Path = typer.Argument(..., help="A `kind: cai` config."),
         out_dir: Path = typer.Option(Path("cai-data"), "--out", help="Where the JSONL files go."),

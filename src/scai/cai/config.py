@@ -44,3 +44,20 @@ class CaiConfig(ConfigModel):
     evaluate: EvalSettings = Field(default_factory=EvalSettings)
 
     _paths = field_validator("constitution", "red_team_file")(resolve_path)
+
+
+# Profiles are overrides applied before the user's --set values.
+PROFILES: dict[str, list[str]] = {
+    # 2 CPU cores, well under 15 minutes for one seed.
+    "quick": ["generate.red_team=8", "generate.helpful=4", "generate.rounds=1",
+              "generate.samples=1", "generate.max_tokens=96", "train.sft_steps=8",
+              "train.dpo_steps=6", "train.batch_size=4", "train.max_length=128",
+              "evaluate.red_team=4", "evaluate.helpful=3", "evaluate.style=3",
+              "evaluate.samples=2", "evaluate.max_tokens=64"],
+    # The scale of the published replication (4 rounds, hundreds of steps): meant for a GPU.
+    "full": ["generate.red_team=100000", "generate.helpful=100000", "generate.rounds=4",
+             "generate.samples=2", "generate.max_tokens=256", "train.sft_steps=300",
+             "train.dpo_steps=300", "train.batch_size=8", "train.max_length=512",
+             "evaluate.red_team=100000", "evaluate.helpful=100000", "evaluate.style=100000",
+             "evaluate.samples=4", "evaluate.max_tokens=256"],
+}

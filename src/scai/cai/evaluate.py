@@ -104,7 +104,9 @@ async def _judge(judge: ModelClient, rubric: Rubric, item: PromptItem, reply: st
 async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[Rubric, list[PromptItem]],
                           settings: EvalSettings, judge: ModelClient, seed: int, cache: bool,
                           advance) -> list[Answer]:
-    client = ModelClient(model, cache=True if cache else None)
+    # Up to 8 answers in flight: the transformers backend batches them into one forward pass.
+    client = ModelClient(ModelSettings(model=model, concurrency=8) if isinstance(model, str)
+                         else model, cache=True if cache else None)
     params = GenerationParams(temperature=settings.temperature, max_tokens=settings.max_tokens,
                               stop=tuple(settings.stop))
 
