@@ -64,3 +64,23 @@ def test_evaluate_two_models_on_the_embedded_model_through_the_cli(tmp_path):
     assert by[("base", "harm")] == by[("again", "harm")]
     bad = scai("cai", "evaluate", str(config), "-m", "nonsense")
     assert bad.returncode == 2 and "expected NAME=MODEL" in bad.stderr
+
+
+def test_constitution_from_a_social_contract_run():
+    from scai.cai.bridge import constitution_from_run
+    from scai.cai.stages import load_constitution
+    from scai.store import RunStore
+
+    store = RunStore()
+    run = store.create_run("contract", {"kind": "contract"})
+    run.log("constitution", {"principles": ["Be fair."], "epoch": 0}, key="c0")
+    run.log("constitution", {"principles": ["Share generously with others.", "Explain why."],
+                             "epoch": 1}, key="c1")
+    learned = constitution_from_run(store, run.id)
+    assert [p.id for p in learned.principles] == ["learned_1", "learned_2"]
+    assert "Share generously with others." in learned.principles[0].revision
+    cfg = CaiConfig(constitution_from="latest")
+    assert load_constitution(cfg).principles[1].critique.endswith("Explain why.")
+    other = store.create_run("converse", {"kind": "converse"})
+    with pytest.raises(ScaiError, match="not a Social Contract"):
+        constitution_from_run(store, other.id)

@@ -14,10 +14,17 @@ def register(app: typer.Typer) -> None:
                       no_args_is_help=True)
     app.add_typer(cai, name="cai")
 
-    def _config(path: Path, overrides: list[str] | None, seed: int | None):
+    def _config(path: Path, overrides: list[str] | None, seed: int | None,
+                learned: str | None = None):
         from scai.config import load_config
 
-        return load_config(path, run_overrides(overrides, seed), kind="cai")
+        extra = run_overrides(overrides, seed)
+        if learned:
+            extra.append(f"constitution_from={learned}")
+        return load_config(path, extra, kind="cai")
+
+    learned_opt = typer.Option(None, "--constitution-from", help="Train on the constitution a "
+                               "Social Contract run learned (run id, prefix or 'latest').")
 
     @cai.command()
     def run(
@@ -29,6 +36,7 @@ def register(app: typer.Typer) -> None:
         seed: int | None = typer.Option(None, "--seed", help="First seed (default: the file's)."),
         overrides: list[str] | None = SetOpt,
         no_cache: bool = typer.Option(False, "--no-cache"),
+        constitution_from: str | None = learned_opt,
     ) -> None:
         """The whole pipeline per seed (generate, SFT, DPO, evaluate base/SFT/DPO); report."""
         from scai.cai.config import PROFILES
@@ -38,7 +46,7 @@ def register(app: typer.Typer) -> None:
         if profile is not None and profile not in PROFILES:
             raise ConfigError(f"--profile {profile!r}: one of {', '.join(PROFILES)}")
         preset = PROFILES.get(profile or "", [])
-        cfg = _config(config, [*preset, *(overrides or [])], seed)
+        cfg = _config(config, [*preset, *(overrides or [])], seed, constitution_from)
         result = run_cai(cfg, out_dir, seeds=seeds, profile=profile, cache=not no_cache)
         from rich.table import Table
 
@@ -58,11 +66,13 @@ def register(app: typer.Typer) -> None:
         seed: int | None = typer.Option(None, "--seed"),
         overrides: list[str] | None = SetOpt,
         no_cache: bool = typer.Option(False, "--no-cache"),
+        constitution_from: str | None = learned_opt,
     ) -> None:
         """Answer training prompts, critique and revise them; write pairs and SFT data."""
         from scai.cai.stages import run_generate
 
-        res = run_generate(_config(config, overrides, seed), out_dir, cache=not no_cache)
+        res = run_generate(_config(config, overrides, seed, constitution_from), out_dir,
+                           cache=not no_cache)
         out.print(f"{res.chains} chains -> {res.pairs} preference pairs, {res.sft} SFT examples; "
                   f"{len(res.split.eval)} prompts held out for evaluation")
         out.print(f"wrote {out_dir}/chains.jsonl, pairs.jsonl, sft.jsonl, split.json")

@@ -35,6 +35,9 @@ class CaiConfig(ConfigModel):
     name: str | None = None
     seed: int = 0
     constitution: Path | None = Field(None, description="Principles YAML (default: the shipped 18).")
+    constitution_from: str | None = Field(
+        None, description="Use the constitution learned by this Social Contract run (id, prefix "
+        "or 'latest' in the run store) instead of `constitution`.")
     red_team_file: Path | None = Field(None, description="Red-team prompts (CSV/JSONL, public "
                                        "formats accepted); default: the shipped set.")
     model: ModelSettings = Field(default_factory=ModelSettings,

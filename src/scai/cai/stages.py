@@ -57,10 +57,19 @@ def prompt_sets(config: CaiConfig, seed: int) -> dict[str, tuple[list[PromptItem
     return out
 
 
+def load_constitution(config: CaiConfig) -> Constitution:
+    if config.constitution_from:
+        from scai.cai.bridge import constitution_from_run
+        from scai.store import RunStore
+
+        return constitution_from_run(RunStore(), config.constitution_from)
+    return Constitution.load(config.constitution)
+
+
 def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
                  cache: bool = True, progress: bool = True) -> GenerateResult:
     seed = config.seed if seed is None else seed
-    constitution = Constitution.load(config.constitution)
+    constitution = load_constitution(config)
     sets = prompt_sets(config, seed)
     train = [it for tr, _ in sets.values() for it in tr]
     if not train:

@@ -130,6 +130,13 @@ def _common_args(settings: TrainSettings, steps: int, lr: float, out: Path, seed
     )
 
 
+def _quiet(trainer: Any) -> None:
+    """Our progress bar and CSV report the steps; drop the Trainer's raw dict printing."""
+    from transformers.trainer_callback import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)
+
+
 def _peft(settings: TrainSettings):
     if not settings.lora:
         return None
@@ -153,6 +160,9 @@ def _load(path: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import datasets
+
+    datasets.disable_progress_bars()  # per-example preprocessing bars; ours shows the steps
     tok = AutoTokenizer.from_pretrained(str(path))
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
@@ -179,6 +189,7 @@ def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, o
                                         out / "sft", seed))
         trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok,
                              peft_config=_peft(settings), callbacks=[_callback("sft", records, advance)])
+        _quiet(trainer)
         if settings.sft_steps:
             trainer.train()
     path = _save(trainer.model, tok, out / "sft")
@@ -217,6 +228,7 @@ def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSett
         trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data,
                              processing_class=tok, peft_config=_peft(settings),
                              callbacks=[_callback("dpo", records, advance)])
+        _quiet(trainer)
         reference = trainer.ref_model if ref is not None else None
         before = fingerprint(reference) if reference is not None else None
         if settings.dpo_steps:
