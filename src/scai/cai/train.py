@@ -126,7 +126,7 @@ def _common_args(settings: TrainSettings, steps: int, lr: float, out: Path, seed
         output_dir=str(out / "trainer"), max_steps=steps, per_device_train_batch_size=settings.batch_size,
         learning_rate=lr, logging_steps=1, save_strategy="no", report_to=[], seed=seed,
         bf16=False, fp16=False, use_cpu=not torch.cuda.is_available(), max_length=settings.max_length,
-        disable_tqdm=True, dataloader_num_workers=0,
+        disable_tqdm=True, dataloader_num_workers=0, gradient_checkpointing=False,
     )
 
 
@@ -161,8 +161,10 @@ def _load(path: Path):
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import datasets
+    import transformers
 
     datasets.disable_progress_bars()  # per-example preprocessing bars; ours shows the steps
+    transformers.utils.logging.disable_progress_bar()
     tok = AutoTokenizer.from_pretrained(str(path))
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token

@@ -190,8 +190,10 @@ class HFBackend(Backend):
         with _REGISTRY_LOCK:
             if key not in _LOADED:
                 import torch
+                import transformers
                 from transformers import AutoModelForCausalLM, AutoTokenizer
 
+                transformers.utils.logging.disable_progress_bar()  # "Loading weights" per call
                 tok = AutoTokenizer.from_pretrained(key)
                 model = AutoModelForCausalLM.from_pretrained(key, dtype=torch.float32)
                 if torch.cuda.is_available():
