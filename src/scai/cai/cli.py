@@ -39,13 +39,10 @@ def register(app: typer.Typer) -> None:
         constitution_from: str | None = learned_opt,
     ) -> None:
         """The whole pipeline per seed (generate, SFT, DPO, evaluate base/SFT/DPO); report."""
-        from scai.cai.config import PROFILES
+        from scai.cai.config import profile_overrides
         from scai.cai.pipeline import METRICS, MODELS, run_cai
-        from scai.errors import ConfigError
 
-        if profile is not None and profile not in PROFILES:
-            raise ConfigError(f"--profile {profile!r}: one of {', '.join(PROFILES)}")
-        preset = PROFILES.get(profile or "", [])
+        preset = profile_overrides(profile)
         cfg = _config(config, [*preset, *(overrides or [])], seed, constitution_from)
         result = run_cai(cfg, out_dir, seeds=seeds, profile=profile, cache=not no_cache)
         from rich.table import Table

@@ -64,3 +64,14 @@ PROFILES: dict[str, list[str]] = {
              "evaluate.red_team=100000", "evaluate.helpful=100000", "evaluate.style=100000",
              "evaluate.samples=4", "evaluate.max_tokens=256"],
 }
+
+
+def profile_overrides(profile: str | None) -> list[str]:
+    """The overrides a profile stands for ([] for none); ConfigError naming the known ones."""
+    if profile is None:
+        return []
+    if profile not in PROFILES:
+        from scai.errors import ConfigError
+
+        raise ConfigError(f"--profile {profile!r}: one of {', '.join(PROFILES)}")
+    return PROFILES[profile]

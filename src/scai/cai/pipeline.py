@@ -12,7 +12,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from scai.cai.config import PROFILES, CaiConfig
+from scai.cai.config import CaiConfig
 from scai.cai.judge import aggregate_seeds
 from scai.cai.stages import eval_stage, run_generate, run_train
 from scai.stats import Estimate
@@ -131,11 +131,8 @@ def _report(config: CaiConfig, profile: str | None, seeds: list[SeedResult],
 
 def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | None = None,
             cache: bool = True, progress: bool = True) -> CaiResult:
-    """The whole pipeline for seeds config.seed, config.seed+1, ... (profile already applied)."""
-    if profile is not None and profile not in PROFILES:
-        from scai.errors import ConfigError
-
-        raise ConfigError(f"--profile {profile!r}: one of {', '.join(PROFILES)}")
+    """The whole pipeline for seeds config.seed, config.seed+1, ... (`profile` is already
+    applied to `config`; it only labels the report)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [_seed(config, config.seed + k, out_dir / f"seed-{config.seed + k}", cache, progress)
                for k in range(seeds)]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -174,8 +175,6 @@ def _load(path: Path):
 def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, out: Path, *,
               seed: int = 0, progress: bool = True) -> StageResult:
     """Supervised fine-tuning on (prompt -> revised answer) chats; saves `out/sft`."""
-    import time
-
     _require_trl()
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -202,8 +201,6 @@ def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, o
 def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSettings, out: Path,
               *, seed: int = 0, progress: bool = True) -> StageResult:
     """DPO on (prompt, chosen = revision, rejected = original) against a frozen reference."""
-    import time
-
     _require_trl()
     from datasets import Dataset
     from trl import DPOConfig, DPOTrainer
