@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 
-FEATURE_MODULES = ["scai.batch", "scai.converse", "scai.contract", "scai.cai.config"]
+FEATURE_MODULES = ["scai.batch", "scai.converse", "scai.contract", "scai.cai.config",
+                   "scai.sweep.config"]
 
 # Feature packages that add their own commands: each module has `register(app)`.
-FEATURE_CLIS: list[str] = ["scai.contract.cli", "scai.cai.cli"]
+FEATURE_CLIS: list[str] = ["scai.contract.cli", "scai.cai.cli", "scai.sweep.cli"]
 
 
 def load_features() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 
 from scai.llm.spec import ModelSettings
 from scai.llm.types import GenerationParams, Message, RawCompletion
@@ -30,8 +31,20 @@ class Backend(ABC):
         """Release connections; the default has nothing to release."""
 
 
+# Process-wide wrappers applied to every backend built here: a sweep worker uses one to share a
+# server's concurrency limit among all the runs in its process (scai.sweep.limits).
+BACKEND_WRAPPERS: list[Callable[[Backend], Backend]] = []
+
+
 def make_backend(settings: ModelSettings) -> Backend:
     """Build the backend a model string names (imports are lazy: extras stay optional)."""
+    backend = _build(settings)
+    for wrap in BACKEND_WRAPPERS:
+        backend = wrap(backend)
+    return backend
+
+
+def _build(settings: ModelSettings) -> Backend:
     spec = settings.spec
     if spec.kind == "local":
         from scai.llm.llamacpp import LlamaCppBackend

@@ -1,0 +1,10 @@
+"""Sweeps: grids of experiments (parameters x seeds) run on Ray, merged into one report."""
+
+from scai.sweep.config import SweepConfig
+from scai.sweep.execute import SweepSummary, run_sweep
+from scai.sweep.grid import RunSpec, SweepPlan, expand, plan_sweep, run_name
+from scai.sweep.layout import RunRecord, SweepDir
+from scai.sweep.runners import RUNNERS, Runner
+
+__all__ = ["RUNNERS", "RunRecord", "RunSpec", "Runner", "SweepConfig", "SweepDir", "SweepPlan",
+           "SweepSummary", "expand", "plan_sweep", "run_name", "run_sweep"]

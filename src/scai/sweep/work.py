@@ -1,0 +1,99 @@
+"""What a worker does with one run: validate its config, run it in its own folder, report back.
+
+Runs in a Ray worker process (or in-process). Model backends are per-process: the embedded model
+is loaded once per worker and reused by every run it executes (`scai.llm.llamacpp` keeps one
+loaded model per file and context size per process); each result says which models this run had
+to load, so the one-load-per-worker rule can be checked.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from scai.config import KINDS, to_yaml, validate_as
+from scai.store import RunStore
+from scai.sweep.runners import RunContext, runner_for
+
+
+class RunResult(BaseModel):
+    """What a worker sends back for one attempt of one run."""
+
+    name: str
+    ok: bool
+    metrics: dict[str, float] = {}
+    error: str | None = None
+    wall_s: float = 0.0
+    pid: int
+    host: str
+    model_loads: list[str] = []
+    tokens: dict[str, int] = {}
+    servers: dict[str, dict[str, int]] = {}
+
+
+def _loaded_models() -> set[str]:
+    from scai.llm import llamacpp
+
+    return {f"{Path(p).name}:ctx{n}" for p, n in llamacpp._MODELS}
+
+
+def _unfinished_run(store: RunStore, kind: str) -> str | None:
+    """The run a killed attempt left behind, to resume rather than start over."""
+    runs = store.list_runs(kind=kind)
+    return next((r.id for r in runs if r.status != "completed"), None)
+
+
+def _tokens(store: RunStore) -> dict[str, int]:
+    """Prompt and completion tokens of every model call recorded in this run's store."""
+    prompt = completion = calls = cached = 0
+    for info in store.list_runs():
+        for e in store.events(info.id, "model_call"):
+            c = e.payload.get("completion") or {}
+            usage = c.get("usage") or {}
+            prompt += usage.get("prompt_tokens", 0)
+            completion += usage.get("completion_tokens", 0)
+            calls += 1
+            cached += bool(c.get("cached"))
+    return {"prompt": prompt, "completion": completion, "calls": calls, "cached_calls": cached}
+
+
+def run_one(name: str, kind: str, config: dict[str, Any], run_dir: str, cache: bool) -> RunResult:
+    """Run one config in `run_dir` (store in `store/`, outputs in `out/`); never raises."""
+    from scai.features import load_features
+
+    start = time.perf_counter()
+    before = _loaded_models()
+    where = dict(pid=os.getpid(), host=socket.gethostname())
+    try:
+        load_features()
+        runner = runner_for(kind)
+        cfg = validate_as(KINDS[kind], config, f"run {name}")
+        folder = Path(run_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+        store = RunStore(folder / "store")
+        resume = _unfinished_run(store, kind) if runner.resumable else None
+        ctx = RunContext(store=store, out_dir=folder / "out", cache=cache, resume=resume)
+        metrics = runner.adaptor(runner.load(), cfg, ctx)
+        tokens = _tokens(store)
+    except BaseException as exc:  # a run's failure is data for the driver, not a crash
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        tail = traceback.format_exc(limit=-3).strip().splitlines()
+        detail = f"{type(exc).__name__}: {exc}".strip()
+        where_line = next((ln.strip() for ln in reversed(tail) if ln.strip().startswith("File")),
+                          "")
+        return RunResult(name=name, ok=False, error=f"{detail} ({where_line})" if where_line
+                         else detail, wall_s=time.perf_counter() - start,
+                         model_loads=sorted(_loaded_models() - before), **where)
+    from scai.sweep.limits import server_stats
+
+    return RunResult(name=name, ok=True, metrics=metrics, wall_s=time.perf_counter() - start,
+                     model_loads=sorted(_loaded_models() - before), tokens=tokens,
+                     servers=server_stats(), **where)
