@@ -8,7 +8,8 @@ FEATURE_MODULES = ["scai.batch", "scai.converse", "scai.contract", "scai.cai.con
                    "scai.sweep.config"]
 
 # Feature packages that add their own commands: each module has `register(app)`.
-FEATURE_CLIS: list[str] = ["scai.contract.cli", "scai.cai.cli", "scai.sweep.cli"]
+FEATURE_CLIS: list[str] = ["scai.contract.cli", "scai.cai.cli", "scai.sweep.cli",
+                            "scai.ui.cli"]
 
 
 def load_features() -> None:

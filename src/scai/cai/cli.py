@@ -44,7 +44,10 @@ def register(app: typer.Typer) -> None:
 
         preset = profile_overrides(profile)
         cfg = _config(config, [*preset, *(overrides or [])], seed, constitution_from)
-        result = run_cai(cfg, out_dir, seeds=seeds, profile=profile, cache=not no_cache)
+        from scai.store import RunStore
+
+        result = run_cai(cfg, out_dir, seeds=seeds, profile=profile, cache=not no_cache,
+                         store=RunStore())
         from rich.table import Table
 
         table = Table("metric (mean [95% CI])", *MODELS)

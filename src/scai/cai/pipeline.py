@@ -16,6 +16,7 @@ from scai.cai.config import CaiConfig
 from scai.cai.judge import aggregate_seeds
 from scai.cai.stages import eval_stage, run_generate, run_train
 from scai.stats import Estimate
+from scai.store import RunStore
 
 MODELS = ("base", "sft", "dpo")
 METRICS = ("attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening", "helpfulness",
@@ -130,9 +131,26 @@ def _report(config: CaiConfig, profile: str | None, seeds: list[SeedResult],
 
 
 def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | None = None,
-            cache: bool = True, progress: bool = True) -> CaiResult:
+            cache: bool = True, progress: bool = True, store: RunStore | None = None) -> CaiResult:
     """The whole pipeline for seeds config.seed, config.seed+1, ... (`profile` is already
-    applied to `config`; it only labels the report)."""
+    applied to `config`; it only labels the report). With a `store`, the run is recorded there
+    (kind `cai`: its out dir, then its result) so the dashboard and `scai report` find it."""
+    if store is None:
+        return _pipeline(config, out_dir, seeds, profile, cache, progress)
+    from scai.recording import recorded_run
+
+    with recorded_run(store, "cai", config, name=config.name) as run:
+        where = {"out_dir": str(out_dir.resolve()), "profile": profile}
+        run.log("start", {**where, "seeds": seeds})
+        result = _pipeline(config, out_dir, seeds, profile, cache, progress)
+        run.log("result", result.model_dump(mode="json"))
+        run.finish("completed", summary={**where, "seeds": [s.seed for s in result.seeds],
+                                         "report": result.report})
+    return result
+
+
+def _pipeline(config: CaiConfig, out_dir: Path, seeds: int, profile: str | None, cache: bool,
+              progress: bool) -> CaiResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [_seed(config, config.seed + k, out_dir / f"seed-{config.seed + k}", cache, progress)
                for k in range(seeds)]

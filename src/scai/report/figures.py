@@ -1,0 +1,105 @@
+"""Matplotlib figures from plain numbers: curves with 95% CI bands, grouped bars, step curves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from scai.stats import Estimate
+
+COLOURS = ["#c33", "#357", "#2a7", "#a6c", "#d80", "#49b", "#777", "#b57"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def curves(series: dict[str, Sequence[Estimate]], *, title: str, ylabel: str,
+           xlabel: str = "epoch", unit_range: bool = False):
+    """One line per series (mean per x), a shaded 95% CI band where there are several runs."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    for i, (label, ests) in enumerate(series.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        xs = [x for x, e in enumerate(ests) if e.mean is not None]
+        if not xs:
+            continue
+        ax.plot(xs, [ests[x].mean for x in xs], "o-", color=colour, label=label, ms=4)
+        band = [x for x in xs if ests[x].ci_low is not None]
+        if band:
+            lo = [ests[x].ci_low for x in band]
+            hi = [ests[x].ci_high for x in band]
+            if unit_range:
+                lo, hi = [max(0.0, v) for v in lo], [min(1.0, v) for v in hi]
+            ax.fill_between(band, lo, hi, color=colour, alpha=0.18, lw=0)
+            # a lone point with a CI has no band to draw: show its interval as an error bar
+            ax.errorbar(band, [ests[x].mean for x in band],
+                        yerr=[[ests[x].mean - v for x, v in zip(band, lo)],
+                              [v - ests[x].mean for x, v in zip(band, hi)]],
+                        fmt="none", ecolor=colour, alpha=0.5, capsize=3)
+    n = max((len(v) for v in series.values()), default=0)
+    ax.set_xticks(range(max(n, 1)))
+    if unit_range:
+        ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    if ax.lines:
+        ax.legend(fontsize=7)
+    else:
+        ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes)
+    fig.tight_layout()
+    return fig
+
+
+def bars(groups: dict[str, dict[str, Estimate]], *, title: str, ylabel: str = ""):
+    """Bars per group (e.g. base/SFT/DPO) for each metric, with 95% CI error bars."""
+    plt = _plt()
+    metrics = list(dict.fromkeys(m for g in groups.values() for m in g))
+    fig, ax = plt.subplots(figsize=(max(4.5, 1.3 * len(metrics) + 2), 3.4))
+    width = 0.8 / max(len(groups), 1)
+    for gi, (group, values) in enumerate(groups.items()):
+        xs, means, err_lo, err_hi = [], [], [], []
+        for mi, metric in enumerate(metrics):
+            e = values.get(metric)
+            if e is None or e.mean is None:
+                continue
+            xs.append(mi + (gi - (len(groups) - 1) / 2) * width)
+            means.append(e.mean)
+            err_lo.append(e.mean - e.ci_low if e.ci_low is not None else 0)
+            err_hi.append(e.ci_high - e.mean if e.ci_high is not None else 0)
+        ax.bar(xs, means, width=width, yerr=[err_lo, err_hi], capsize=3, label=group,
+               color=COLOURS[gi % len(COLOURS)])
+    ax.set_xticks(range(len(metrics)), [m.replace("_", " ") for m in metrics], rotation=20,
+                  ha="right", fontsize=8)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    if groups:
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def step_curves(panels: dict[str, dict[str, list[tuple[float, float]]]], *, title: str):
+    """One panel per quantity (e.g. loss), one line per stage (SFT, DPO), x = step."""
+    plt = _plt()
+    names = list(panels) or ["(no data)"]
+    fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.0), squeeze=False)
+    for ax, name in zip(axes[0], names):
+        for i, (label, pts) in enumerate(panels.get(name, {}).items()):
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=3, label=label,
+                        color=COLOURS[i % len(COLOURS)])
+        ax.set_title(name.replace("_", " "), fontsize=9)
+        ax.set_xlabel("step")
+        if ax.lines:
+            ax.legend(fontsize=7)
+        else:
+            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,161 @@
+"""The page every run gets, whatever its kind: status, config, events timeline, the `result`
+event as tables, and the PNG/Markdown/HTML files in its output folder."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scai.report.blocks import Block, Code, Heading, Image, Markdown, Notice, Section, Table
+from scai.report.reader import RunData
+
+MAX_EVENTS = 200
+MAX_TEXT = 20_000
+
+
+def when(ts: float | None) -> str:
+    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
+
+
+def status_blocks(data: RunData) -> list[Block]:
+    """What is wrong or unfinished about a run, said first."""
+    info = data.info
+    out: list[Block] = []
+    if info.status == "running":
+        out.append(Notice(f"Running: {info.n_events} events so far, last at "
+                          f"{when(info.updated_at)}.", "info"))
+    elif info.status == "interrupted":
+        out.append(Notice("Interrupted: the run stopped before finishing"
+                          + (f" ({info.error})" if info.error else "")
+                          + "; what it finished is shown below.", "warning"))
+    elif info.status == "failed":
+        out.append(Notice(f"Failed: {info.error or 'no error recorded'}", "error"))
+    for p in data.problems:
+        out.append(Notice(f"This run's record is damaged: {p}.", "error"))
+    return out
+
+
+def scalar(v: Any) -> Any:
+    """A table cell: numbers and short text as they are, anything nested as compact JSON."""
+    if v is None or isinstance(v, (bool, int, float, str)):
+        if isinstance(v, float):
+            return round(v, 4)
+        return v
+    return json.dumps(v, ensure_ascii=False, default=str)[:300]
+
+
+def value_blocks(name: str, value: Any) -> list[Block]:
+    """A JSON value as tables where it has the shape of one, else as JSON."""
+    if isinstance(value, list) and value and all(isinstance(r, dict) for r in value):
+        cols = list(dict.fromkeys(k for r in value for k in r))
+        return [Table(cols, [[scalar(r.get(c)) for c in cols] for r in value], caption=name)]
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        cols = list(dict.fromkeys(k for v in value.values() for k in v))
+        if len(cols) <= 12 and all(not isinstance(x, (dict, list))
+                                   for v in value.values() for x in v.values()):
+            return [Table(["", *cols], [[k, *[scalar(v.get(c)) for c in cols]]
+                                        for k, v in value.items()], caption=name)]
+    if isinstance(value, list) and value and all(not isinstance(x, (dict, list)) for x in value):
+        return [Table([name], [[scalar(x)] for x in value])]
+    return [Code(json.dumps(value, indent=2, ensure_ascii=False, default=str)[:MAX_TEXT], "json")]
+
+
+def result_blocks(payload: dict[str, Any]) -> list[Block]:
+    """The `result` event: scalars in one table, each list/table-shaped value in its own."""
+    flat = [[k, scalar(v)] for k, v in payload.items() if not isinstance(v, (dict, list))]
+    out: list[Block] = [Table(["field", "value"], flat)] if flat else []
+    for k, v in payload.items():
+        if isinstance(v, (dict, list)):
+            out += [Heading(k.replace("_", " "), 3), *value_blocks(k, v)]
+    return out
+
+
+def image_paths(payload: Any) -> list[Path]:
+    """Paths to PNG files mentioned anywhere in a payload (e.g. a map_png field)."""
+    found: list[Path] = []
+    if isinstance(payload, dict):
+        for v in payload.values():
+            found += image_paths(v)
+    elif isinstance(payload, list):
+        for v in payload:
+            found += image_paths(v)
+    elif isinstance(payload, str) and payload.lower().endswith(".png") and len(payload) < 1000:
+        found.append(Path(payload))
+    return found
+
+
+def artifact_blocks(data: RunData, root: Path, skip: set[Path] | None = None) -> list[Block]:
+    """PNG, Markdown and HTML files the run wrote (its store folder and its output folder)."""
+    dirs = [d for d in (root / data.info.id, data.out_dir()) if d is not None]
+    files: list[Path] = []
+    for d in dirs:
+        if d.is_dir():
+            files += sorted(p for p in d.iterdir() if p.suffix.lower() in (".png", ".md", ".html")
+                            and p.is_file())
+    skip = {p.resolve() for p in (skip or set())}
+    files = [f for f in dict.fromkeys(files) if f.resolve() not in skip]
+    out: list[Block] = []
+    for f in files:
+        if f.suffix.lower() == ".png":
+            out.append(Image(f, caption=f.name))
+        else:
+            text = f.read_text(encoding="utf-8", errors="replace")[:MAX_TEXT]
+            body: Block = Markdown(text) if f.suffix.lower() == ".md" else Code(text, "html")
+            out.append(Section(f.name, [body]))
+    missing = [d for d in dirs[1:] if not d.is_dir()]
+    if missing:
+        out.append(Notice(f"The run's output folder {missing[0]} is missing; its files cannot "
+                          "be shown.", "warning"))
+    return out
+
+
+def images_from_result(data: RunData) -> list[Block]:
+    out: list[Block] = []
+    for e in data.of("result")[-1:]:
+        for p in image_paths(e.payload):
+            if p.is_file():
+                out.append(Image(p, caption=p.name))
+            else:
+                out.append(Notice(f"The result names an image that is missing: {p}", "warning"))
+    return out
+
+
+def timeline_blocks(data: RunData) -> list[Block]:
+    counts = Counter(e.type for e in data.events)
+    rows = []
+    for e in data.events[-MAX_EVENTS:]:
+        text = json.dumps(e.payload, ensure_ascii=False, default=str)
+        rows.append([when(e.ts), e.type, e.key or "", text[:160]])
+    caption = ", ".join(f"{n} {t}" for t, n in counts.most_common())
+    if len(data.events) > MAX_EVENTS:
+        caption += f" (the last {MAX_EVENTS} are listed)"
+    return [Table(["time", "type", "key", "payload"], rows, caption=caption)]
+
+
+def config_blocks(data: RunData) -> list[Block]:
+    return [Code(yaml.safe_dump(data.info.config, sort_keys=False, allow_unicode=True), "yaml")]
+
+
+def generic_blocks(data: RunData, root: Path) -> list[Block]:
+    """Everything about a run that needs no knowledge of its kind."""
+    info = data.info
+    out: list[Block] = []
+    if info.summary:
+        out += [Heading("Summary"), *result_blocks(info.summary)]
+    result = data.last("result")
+    if result is not None:
+        out += [Heading("Result"), *result_blocks(result.payload), *images_from_result(data)]
+    elif info.status == "completed" and not info.summary:
+        out.append(Notice("This run recorded no `result` event and no summary.", "info"))
+    shown = {b.path for b in out if isinstance(b, Image)}
+    files = artifact_blocks(data, root, skip=shown)
+    if files:
+        out += [Heading("Files"), *files]
+    out += [Heading("Events"), *timeline_blocks(data),
+            Section("Config", config_blocks(data))]
+    return out

@@ -1,0 +1,88 @@
+"""A run's page, whatever its kind: the kind's own blocks (if it has a builder) above the
+generic ones; a builder that fails on damaged data yields an error notice, never a crash."""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Callable
+
+from scai.report.blocks import Block, Heading, Notice, Page, Table
+from scai.report.generic import generic_blocks, status_blocks, when
+from scai.report.reader import RunData, StoreReader
+
+
+def _contract(reader: StoreReader, data: RunData) -> list[Block]:
+    from scai.report.contract import contract_blocks
+
+    return contract_blocks(reader, data)
+
+
+def _converse(reader: StoreReader, data: RunData) -> list[Block]:
+    from scai.report.converse import converse_blocks
+
+    return converse_blocks(reader, data)
+
+
+def _cai(reader: StoreReader, data: RunData) -> list[Block]:
+    from scai.report.cai import cai_blocks
+
+    return cai_blocks(data)
+
+
+# kind -> builder of the blocks above the generic part of the page
+KIND_PAGES: dict[str, Callable[[StoreReader, RunData], list[Block]]] = {
+    "contract": _contract, "converse": _converse, "cai": _cai,
+}
+KNOWN_KINDS = {*KIND_PAGES, "batch", "ask", "diff", "bench", "drift", "sweep"}
+
+
+def run_page(reader: StoreReader, ref: str) -> Page:
+    """Everything the dashboard and `scai report` show for one run."""
+    data = reader.load(ref)
+    info = data.info
+    subtitle = (f"{info.kind} · {info.status} · started {when(info.created_at)} · "
+                f"{info.duration_s:.1f} s · {info.n_events} events")
+    blocks: list[Block] = status_blocks(data)
+    builder = KIND_PAGES.get(info.kind)
+    if builder is not None:
+        try:
+            blocks += builder(reader, data)
+        except Exception as exc:  # damaged data must not take the page down
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            blocks.append(Notice(
+                f"The {info.kind} view could not be built from this run's data "
+                f"({type(exc).__name__}: {exc}; at {where.name}:{where.lineno}); the generic "
+                "view follows.", "error"))
+    elif info.kind not in KNOWN_KINDS:
+        blocks.append(Notice(f"Unknown run kind {info.kind!r}: showing the generic view.",
+                             "warning"))
+    blocks += generic_blocks(data, reader.root)
+    return Page(title=f"{info.kind} run {info.id}" + (f" — {info.name}" if info.name else ""),
+                subtitle=subtitle, blocks=blocks)
+
+
+RUN_COLUMNS = ["id", "kind", "name", "status", "started", "duration_s", "tokens", "cost_usd",
+               "events"]
+
+
+def runs_rows(reader: StoreReader) -> list[dict]:
+    """One row per run, newest first: what the Runs table shows."""
+    usage = reader.usage()
+    rows = []
+    for r in reader.list_runs():
+        tokens, cost = usage.get(r.id, (0, None))
+        rows.append({"id": r.id, "kind": r.kind, "name": r.name or "", "status": r.status,
+                     "started": when(r.created_at), "duration_s": round(r.duration_s, 1),
+                     "tokens": tokens, "cost_usd": cost, "events": r.n_events})
+    return rows
+
+
+def runs_page(reader: StoreReader) -> Page:
+    """The list of runs as a page (for `scai report` of a whole store)."""
+    rows = runs_rows(reader)
+    blocks: list[Block] = [Heading("Runs")]
+    if rows:
+        blocks.append(Table(RUN_COLUMNS, [[r[c] for c in RUN_COLUMNS] for r in rows]))
+    else:
+        blocks.append(Notice("No runs yet.", "info"))
+    return Page(title=f"Runs in {reader.root}", subtitle=f"{len(rows)} runs", blocks=blocks)

@@ -1,0 +1,1 @@
+"""`scai ui`: a read-only Streamlit dashboard over the run store (pages drawn from scai.report)."""

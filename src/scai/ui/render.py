@@ -1,0 +1,97 @@
+"""Draw a report `Page` with Streamlit: the same blocks `scai report` writes to HTML."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from scai.report.blocks import (
+    Block,
+    Chat,
+    Code,
+    Figure,
+    Heading,
+    Image,
+    Markdown,
+    Notice,
+    Page,
+    Section,
+    Table,
+    Tabs,
+    close_figures,
+)
+
+AVATARS = {"moderator": "🎙️"}
+
+
+def table_frame(t: Table):
+    import pandas as pd
+
+    columns = list(dict.fromkeys(str(c) or " " for c in t.columns))
+    if len(columns) != len(t.columns):  # duplicate names: keep them apart
+        columns = [f"{c} ({i})" if c in t.columns[:i] else str(c) or " "
+                   for i, c in enumerate(t.columns)]
+    # mixed-type columns as text: Arrow refuses a column of numbers and words
+    frame = pd.DataFrame(t.rows, columns=columns)
+    for c in frame.columns:
+        kinds = {type(v) for v in frame[c] if v is not None}
+        if len(kinds) > 1 and not kinds <= {int, float}:
+            frame[c] = frame[c].map(lambda v: "" if v is None else str(v))
+    return frame
+
+
+def _fold(title: str, expanded: bool, folded: bool):
+    """An expander, or (Streamlit cannot nest expanders) a bordered box inside one."""
+    if not folded:
+        return st.expander(title, expanded=expanded)
+    box = st.container(border=True)
+    box.markdown(f"**{title}**")
+    return box
+
+
+def draw(blocks: list[Block], folded: bool = False) -> None:
+    """Streamlit elements for `blocks`; `folded` when already inside an expander."""
+    for b in blocks:
+        if isinstance(b, Heading):
+            (st.header if b.level <= 2 else st.subheader)(b.text)
+        elif isinstance(b, Markdown):
+            st.markdown(b.text)
+        elif isinstance(b, Notice):
+            {"info": st.info, "warning": st.warning, "error": st.error}[b.level](b.text)
+        elif isinstance(b, Table):
+            if b.caption:
+                st.caption(b.caption)
+            st.dataframe(table_frame(b), hide_index=True, width="stretch")
+        elif isinstance(b, Figure):
+            st.pyplot(b.figure, clear_figure=False)
+        elif isinstance(b, Image):
+            if b.path.is_file():
+                st.image(str(b.path), caption=b.caption)
+            else:
+                st.warning(f"missing image {b.path}")
+        elif isinstance(b, Code):
+            st.code(b.text, language=b.language or None)
+        elif isinstance(b, Chat):
+            for line in b.lines:
+                with st.chat_message(line.speaker, avatar=AVATARS.get(line.role)):
+                    st.markdown(f"**{line.speaker}** · {line.note}")
+                    if line.nested:
+                        with _fold(line.nested_title, False, folded):
+                            draw(line.nested, True)
+                    st.markdown(line.text)
+        elif isinstance(b, Section):
+            with _fold(b.title, b.expanded, folded):
+                draw(b.blocks, True)
+        elif isinstance(b, Tabs) and b.tabs:
+            for tab, (_, inner) in zip(st.tabs([label for label, _ in b.tabs]), b.tabs):
+                with tab:
+                    draw(inner, folded)
+
+
+def draw_page(page: Page) -> None:
+    """Title, subtitle and blocks; figures are freed afterwards."""
+    st.title(page.title)
+    st.caption(page.subtitle)
+    try:
+        draw(page.blocks)
+    finally:
+        close_figures(page.blocks)

@@ -1,0 +1,155 @@
+"""One run store filled by real, small runs (and a few deliberately broken ones), shared by the
+dashboard and report tests. Built once per session: the real runs are the expensive part."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+SIMULATE = ["simulate", str(REPO / "examples" / "contract" / "ultimatum.yaml"), "--runs", "2",
+            "--set", "epochs=2", "--set", "task.pairs={mixed: 2, fixed_fixed: 2}"]
+CONVERSE = ["converse", str(REPO / "examples" / "converse" / "debate.yaml"), "--set", "rounds=1",
+            "--set", "turn_policy.max_turns_per_round=2", "--set", "params.max_tokens=40"]
+
+
+@dataclass
+class UiStore:
+    """Where the store is and which run is which."""
+
+    root: Path
+    contract: list[str]  # the two seeds of one `simulate --runs 2`
+    converse: str
+    cai: str
+    garbled: str  # contract run with truncated JSON payloads
+    no_transcript: str  # converse run whose transcript file is gone
+    unknown: str  # a kind no page knows
+    interrupted: str
+    diff: str  # a supervise-style run: a `result` event naming a PNG
+    running: str
+
+
+_BUILT: UiStore | None = None
+
+
+def _cli(*args: str, env: dict) -> None:
+    done = subprocess.run([sys.executable, "-m", "scai.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=600, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
+def _cai_run(root: Path, out: Path) -> str:
+    """A real `run_cai` recording into the store: real critique/revision generation on the
+    embedded model; training and evaluation replaced by their file formats (training.csv via the
+    real writer, scores as ModelScores), since real SFT/DPO takes minutes."""
+    from scai.cai import pipeline
+    from scai.cai.evaluate import ModelScores
+    from scai.cai.train import StageResult, StepRecord, write_training_log
+    from scai.config import load_config
+    from scai.features import load_features
+    from scai.store import RunStore
+
+    def train(config, data_dir, out_dir, *, seed, progress):
+        stages = [StageResult(stage=s, checkpoint=str(out_dir / s), seconds=1.0, examples=2,
+                              steps=[StepRecord(stage=s, step=k, values={
+                                  "loss": 2.0 - 0.3 * k - (0.2 if s == "dpo" else 0),
+                                  **({"reward_margin": 0.1 * k, "reward_accuracy": 0.5 + 0.1 * k}
+                                     if s == "dpo" else {})}) for k in range(1, 4)])
+                  for s in ("sft", "dpo")]
+        write_training_log(stages, out_dir)
+        return stages
+
+    def evaluate(config, models, out_dir, *, data_dir, seed, cache, progress):
+        return {m: ModelScores(attack_success=0.6 - 0.1 * i - 0.05 * seed, harm=2.0 - 0.4 * i,
+                               refusal_rate_judge=0.1 * i, refusal_rate_opening=0.1 * i,
+                               helpfulness=3.0 + 0.1 * seed, style=0.5 + 0.1 * i,
+                               judge_failures={"harm": 0}, answers=4)
+                for i, m in enumerate(models)}
+
+    load_features()
+    config = load_config(REPO / "examples" / "cai" / "quick.yaml",
+                         ["generate.red_team=1", "generate.helpful=0", "generate.max_tokens=24"])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(pipeline, "run_train", train)
+        mp.setattr(pipeline, "eval_stage", evaluate)
+        pipeline.run_cai(config, out, seeds=2, progress=False, store=RunStore(root))
+    return RunStore(root).list_runs(kind="cai")[0].id
+
+
+def _broken_runs(root: Path, contract_id: str, converse_id: str, png: Path) -> dict[str, str]:
+    from scai.store import RunStore
+
+    store = RunStore(root)
+    source = store.get(contract_id)
+    garbled = store.create_run("contract", source.config, name="garbled")
+    for e in store.events(contract_id):
+        if e.type in ("constitution", "epoch", "episode"):
+            garbled.log(e.type, e.payload, key=e.key)
+    garbled.finish("completed")
+    conv = store.get(converse_id)
+    no_transcript = store.create_run("converse", conv.config, name="lost-transcript")
+    for e in store.events(converse_id, "step"):
+        no_transcript.log("step", e.payload, key=e.key)
+    no_transcript.finish("completed", summary={"out_dir": str(root / "gone")})
+    unknown = store.create_run("mystery", {"kind": "mystery", "knob": 3}, name="odd")
+    unknown.log("result", {"answer": 42, "rows": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]})
+    unknown.finish("completed")
+    interrupted = store.create_run("contract", source.config, name="cut-short")
+    interrupted.log("constitution", {"principles": ["Share fairly."], "epoch": 0}, key="c0")
+    interrupted.finish("interrupted", error="interrupted by the user (Ctrl-C)")
+    diff = store.create_run("diff", {"kind": "diff", "a": "local", "b": "local"}, name="diff-demo")
+    diff.log("result", {"separability": 0.81, "map_png": str(png),
+                        "clusters": [{"id": 0, "size": 5, "label": "refuses politely"},
+                                     {"id": 1, "size": 3, "label": "answers tersely"}],
+                        "axes": [{"name": "verbosity", "a": 0.2, "b": 0.7}]})
+    diff.finish("completed")
+    running = store.create_run("contract", source.config, name="still-going")
+    running.log("constitution", {"principles": ["Be kind."], "epoch": 0}, key="c0")
+    with sqlite3.connect(root / "scai.sqlite") as db:  # damage two payloads, as a crash might
+        db.execute("UPDATE events SET payload = substr(payload, 1, 25) WHERE id IN (SELECT id "
+                   "FROM events WHERE run_id = ? AND type = 'episode' LIMIT 2)", (garbled.id,))
+        db.execute("UPDATE events SET payload = '{\"principles\": [\"cut' WHERE run_id = ? AND "
+                   "type = 'constitution' AND key = 'c1'", (garbled.id,))
+    return {"garbled": garbled.id, "no_transcript": no_transcript.id, "unknown": unknown.id,
+            "interrupted": interrupted.id, "diff": diff.id, "running": running.id}
+
+
+def build(base: Path) -> UiStore:
+    """Run everything once (cached for the session)."""
+    global _BUILT
+    if _BUILT is not None:
+        return _BUILT
+    root = base / "runs"
+    env = {**os.environ, "SCAI_RUNS_DIR": str(root), "SCAI_CACHE_DIR": str(base / "cache")}
+    _cli(*SIMULATE, "--out", str(base / "contract"), env=env)
+    _cli(*CONVERSE, "--out", str(base / "converse"), env=env)
+    from scai.store import RunStore
+
+    store = RunStore(root)
+    contract = [r.id for r in sorted(store.list_runs(kind="contract"), key=lambda r: r.created_at)]
+    converse = store.list_runs(kind="converse")[0].id
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("SCAI_CACHE_DIR", str(base / "cache"))
+        cai = _cai_run(root, base / "cai")
+    broken = _broken_runs(root, contract[0], converse, base / "contract" / "offered_share.png")
+    _BUILT = UiStore(root=root, contract=contract, converse=converse, cai=cai, **broken)
+    return _BUILT
+
+
+@pytest.fixture(scope="session")
+def ui_store(tmp_path_factory) -> UiStore:
+    return build(tmp_path_factory.mktemp("ui-store"))
+
+
+@pytest.fixture
+def ui_env(ui_store, monkeypatch) -> UiStore:
+    """Point the dashboard (and `scai report`) at the shared store."""
+    monkeypatch.setenv("SCAI_RUNS_DIR", str(ui_store.root))
+    return ui_store
