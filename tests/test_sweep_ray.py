@@ -122,3 +122,48 @@ def test_killed_sweep_resumes_only_the_missing_runs_and_reports(tmp_path, ray_cl
     assert all(row["games"] == "1.0" and row["acceptance"] != "" for row in rows)
     assert (out / "report" / "acceptance.png").stat().st_size > 5000
     assert "| 0.2 | 1 |" in (out / "report" / "results.md").read_text()
+
+
+def _server_sweep(tmp_path: Path, url: str, limit: str, out: str):
+    base = tmp_path / "batch.yaml"
+    base.write_text(f"kind: batch\nmodel: {{model: 'openai-compat:{url}#fault-model', "
+                    "concurrency: 8}\nparams: {seed: 0, max_tokens: 8}\n"
+                    "prompts: [a, b, c, d, e, f]\n")
+    path = tmp_path / f"{out}.yaml"
+    path.write_text(f"kind: sweep\nname: {out}\nbase: {base}\nseeds: 4\nruns_per_worker: 2\n"
+                    f"cache: false\n{limit}")
+    load_features()
+    return run_sweep(load_config(path), tmp_path / out, max_parallel=2, progress=False)
+
+
+def test_a_server_gets_at_most_max_concurrency_requests_from_the_whole_sweep(
+        tmp_path, ray_cluster):
+    from tests.faultserver import FaultServer
+
+    # 4 runs x 6 prompts, each run willing to send 8 at once, on 2 workers x 2 runs each.
+    with FaultServer(delay=0.25) as server:
+        s = _server_sweep(tmp_path, server.url, "max_concurrency: 3\n", "limited")
+        assert len(s.done) == 4 and server.max_in_flight == 3  # the limit, and kept full
+        assert all(r.metrics["calls_made"] == 6 for r in s.done)
+        assert len(server.requests) == 24
+        server.max_in_flight = 0
+        s = _server_sweep(tmp_path, server.url, "", "unlimited")
+        assert len(s.done) == 4 and server.max_in_flight > 3  # what the limit prevented
+
+
+def test_ctrl_c_stops_the_sweep_cleanly_and_keeps_finished_runs(tmp_path, ray_cluster):
+    path = sweep_file(tmp_path, "grid: {params.temperature: [0.2, 0.6, 1.0]}\ncache: false\n")
+    out = tmp_path / "sw"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "scai.cli", "sweep", str(path), "--out", str(out), "--ray",
+         ray_cluster, "--max-parallel", "1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    _wait_for("runs/*/done.json", out, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted; finished runs are kept" in err and "Traceback" not in err
+    done = list(out.glob("runs/*/done.json"))
+    assert 1 <= len(done) < 3
+    assert json.loads(done[0].read_text())["status"] == "done"

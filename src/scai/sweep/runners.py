@@ -105,7 +105,8 @@ def _cai(fn, cfg, ctx: RunContext) -> dict[str, float]:
 
 
 def _diff(fn, cfg, ctx: RunContext) -> dict[str, float]:
-    result = fn(cfg, ctx.store, out_dir=ctx.out_dir, cache=ctx.cache, resume=ctx.resume)
+    result = fn(cfg, ctx.store, out_dir=ctx.out_dir, cache=ctx.cache, resume=ctx.resume,
+                progress=False)
     metrics = getattr(result, "metrics", None)
     return scalars(metrics) if isinstance(metrics, (dict, BaseModel)) else scalars(result)
 
