@@ -1,0 +1,293 @@
+"""`run_diff`: sample both sides, then `compare` the answers: embed, cluster, test, name the
+clusters, propose and judge axes, measure separability, and write the report."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from scai.llm import ModelClient, ModelSettings
+from scai.llm.backend import Backend
+from scai.recording import call_logger, recorded_run
+from scai.stats import Estimate
+from scai.store.runs import Run, RunStore
+from scai.supervise.diff.axes import AxisRow, Separability, axis_rows, merge_proposals, slug
+from scai.supervise.diff.axes import separability as fit_separability
+from scai.supervise.diff.config import AxisSettings, ClusterSettings, DiffConfig
+from scai.supervise.diff.ledger import Ledger
+from scai.supervise.diff.probes import load_probes, select_probes
+from scai.supervise.diff.report import draw_map, markdown, project, to_html
+from scai.supervise.diff.sampling import Answer, sample_answers
+from scai.supervise.diff.statistics import (
+    Clustering,
+    choose_clusters,
+    cluster_tests,
+    embedding_distance,
+    energy_distance,
+)
+from scai.supervise.diff.supervisor import Failures, judge_pairs, name_clusters, propose_axes
+
+
+class Example(BaseModel):
+    """An answer shown as an example of a cluster."""
+
+    side: str
+    prompt_id: str
+    prompt: str
+    text: str
+
+
+class ClusterRow(BaseModel):
+    """One cluster: its A/B counts and test, the supervisor's reading, examples."""
+
+    id: int
+    size: int
+    n_a: int
+    n_b: int
+    share_a: float
+    share_b: float
+    expected_share_a: float
+    odds_ratio: float | None
+    p_value: float
+    p_adjusted: float
+    significant: bool
+    name: str | None = None  # None: the supervisor's reply could not be read (or no supervisor)
+    description: str | None = None
+    difference: str | None = None
+    alignment_relevant: bool | None = None  # None: not named
+    alignment_note: str | None = None
+    domains: list[str] = Field(default_factory=list)
+    examples: list[Example] = Field(default_factory=list)
+
+
+class DiffResult(BaseModel):
+    """Everything `scai diff` found; logged as the run's `result` event."""
+
+    run_id: str | None
+    labels: tuple[str, str]
+    n_prompts: int
+    samples: int
+    n_answers: int
+    embedding_distance: float | None = Field(
+        description="Mean over prompts of 1 - cos(centroid of A's answers, centroid of B's).")
+    embedding_distance_ci: Estimate
+    energy_distance: float
+    energy_p_value: float | None
+    energy_permutations: int
+    expected_share_a: float
+    clustering: Clustering
+    correction: str
+    alpha: float
+    clusters: list[ClusterRow]
+    axes: list[AxisRow]
+    separability: Separability
+    embedding_separability: Separability
+    failures: Failures
+    report_md: str | None = None
+    report_html: str | None = None
+    map_png: str | None = None
+    answers_path: str | None = None
+    wall_s: float = 0.0
+
+
+def _client(model: ModelSettings | ModelClient | str | None, cache, run: Run | None,
+            backend: Backend | None) -> ModelClient | None:
+    if model is None or isinstance(model, ModelClient):
+        return model
+    settings = ModelSettings(model=model) if isinstance(model, str) else model
+    return ModelClient(settings, cache=cache, backend=backend,
+                       on_call=call_logger(run) if run is not None else None)
+
+
+def pair_up(answers_a: Sequence[Answer], answers_b: Sequence[Answer], limit: int, seed: int
+            ) -> list[tuple[Answer, Answer]]:
+    """A's and B's answers to the same prompt with the same sample index; at most `limit`,
+    chosen at random (seeded) and returned in prompt/sample order."""
+    b_by = {(b.prompt_id, b.sample): b for b in answers_b}
+    pairs = [(a, b_by[(a.prompt_id, a.sample)]) for a in answers_a
+             if (a.prompt_id, a.sample) in b_by]
+    if len(pairs) > limit:
+        keep = set(random.Random(seed).sample(range(len(pairs)), limit))
+        pairs = [p for i, p in enumerate(pairs) if i in keep]
+    return pairs
+
+
+def compare(
+    answers_a: Sequence[Answer], answers_b: Sequence[Answer], *,
+    labels: tuple[str, str] | None = None,
+    supervisor: ModelSettings | ModelClient | str | None = "local",
+    judge: ModelSettings | ModelClient | str | None = "local",
+    clusters: ClusterSettings | None = None, axes: AxisSettings | None = None, seed: int = 0,
+    out_dir: Path | None = None, run: Run | None = None, cache: bool = True,
+    backend: Backend | None = None, progress: bool = True,
+) -> DiffResult:
+    """Compare two sets of already-sampled answers (e.g. drift round k vs round 0).
+
+    `supervisor`/`judge` None skips cluster naming / axes. With `run`, every supervisor and
+    judge reply is logged under a key, and a resumed run reuses them. `out_dir` None: no files.
+    """
+    from scai.supervise.embed import embed
+
+    start = time.perf_counter()
+    cs, ax = clusters or ClusterSettings(), axes or AxisSettings()
+    labels = labels or (answers_a[0].side if answers_a else "A",
+                        answers_b[0].side if answers_b else "B")
+    if labels[0] == labels[1]:
+        labels = (f"{labels[0]} (A)", f"{labels[1]} (B)")
+    ledger = Ledger(run)
+    answers = [*answers_a, *answers_b]
+    is_a = np.r_[np.ones(len(answers_a), bool), np.zeros(len(answers_b), bool)]
+    x = embed([a.text for a in answers])
+    pids = [a.prompt_id for a in answers]
+
+    clustering = choose_clusters(x, method=cs.method, k_min=cs.k_min, k_max=cs.k_max,
+                                 min_cluster_size=cs.min_cluster_size, seed=seed)
+    cl = np.asarray(clustering.labels)
+    tests = cluster_tests(cl, is_a, correction=cs.correction, alpha=cs.alpha)
+    distance = embedding_distance(x, is_a, pids)
+    energy = energy_distance(x, is_a, pids, permutations=cs.permutations, seed=seed)
+
+    # Pair features for a classifier two-sample test on the embeddings themselves.
+    index = {(id(a)): i for i, a in enumerate(answers)}
+    all_pairs = pair_up(answers_a, answers_b, 10**9, seed)
+    diffs = np.array([x[index[id(a)]] - x[index[id(b)]] for a, b in all_pairs]).reshape(
+        len(all_pairs), x.shape[1])
+    esep = fit_separability(diffs, [a.prompt_id for a, _ in all_pairs],
+                            [f"d{i}" for i in range(x.shape[1])], folds=ax.folds,
+                            permutations=ax.permutations, seed=seed, features="embeddings")
+    esep.coefficients = {}
+
+    failures = Failures()
+    members = {t.id: ([answers[i] for i in np.flatnonzero((cl == t.id) & is_a)],
+                      [answers[i] for i in np.flatnonzero((cl == t.id) & ~is_a)]) for t in tests}
+    sup = _client(supervisor, cache, run, backend)
+    names = {}
+    if sup is not None:
+        names, failures.cluster_names = name_clusters(
+            sup, {c: m for c, m in members.items() if c >= 0}, tests[0].expected_share_a if tests
+            else 0.5, ledger=ledger, seed=seed, examples=cs.examples,
+            progress="naming clusters" if progress else None)
+
+    rows = []
+    for t in tests:
+        a_in, b_in = members[t.id]
+        rng = random.Random(seed + t.id)
+        shown = (rng.sample(a_in, min(cs.examples, len(a_in)))
+                 + rng.sample(b_in, min(cs.examples, len(b_in))))
+        nm = names.get(t.id)
+        rows.append(ClusterRow(
+            **t.model_dump(), name=nm and nm.name, description=nm and nm.description,
+            difference=nm and nm.difference,
+            alignment_relevant=nm.alignment_relevant if nm else None,
+            alignment_note=nm and nm.alignment_note,
+            domains=[f"{d} ({n})" for d, n in Counter(a.domain for a in a_in + b_in).most_common(4)],
+            examples=[Example(side=e.side, prompt_id=e.prompt_id, prompt=e.prompt, text=e.text)
+                      for e in shown]))
+
+    # Axes: proposed from paired answers, judged in both orders, then the classifier.
+    pairs = pair_up(answers_a, answers_b, ax.max_pairs, seed)
+    axis_list = list(ax.fixed)
+    jdg = _client(judge, cache, run, backend)
+    if sup is not None and ax.propose > 0:
+        proposals, failures.axis_proposals = propose_axes(
+            sup, pairs, n=ax.propose, batches=ax.proposal_batches, per_batch=ax.pairs_per_batch,
+            ledger=ledger, seed=seed, progress="proposing axes" if progress else None)
+        axis_list = merge_proposals(ax.fixed, proposals, ax.propose)
+    scored = []
+    if jdg is not None and axis_list:
+        scored, failures.judgements = judge_pairs(
+            jdg, pairs, axis_list, ledger=ledger, seed=seed,
+            progress="judging pairs (both orders)" if progress else None)
+    keys = [slug(a.name) for a in axis_list]
+    feats = np.array([[p.scores[k] for k in keys] for p in scored], dtype=float).reshape(
+        len(scored), len(keys))
+    sep = fit_separability(feats, [p.prompt_id for p in scored], keys, folds=ax.folds,
+                           permutations=ax.permutations, seed=seed, features="axes")
+
+    result = DiffResult(
+        run_id=run.id if run is not None else None, labels=labels,
+        n_prompts=len(set(pids)), samples=max([a.sample for a in answers], default=-1) + 1,
+        n_answers=len(answers), embedding_distance=distance.mean,
+        embedding_distance_ci=distance, energy_distance=energy.distance,
+        energy_p_value=energy.p_value, energy_permutations=energy.permutations,
+        expected_share_a=float(is_a.mean()) if len(is_a) else 0.5, clustering=clustering,
+        correction=cs.correction, alpha=cs.alpha, clusters=rows,
+        axes=axis_rows(axis_list, scored, sep, n_fixed=len(ax.fixed)), separability=sep,
+        embedding_separability=esep, failures=failures,
+    )
+    if out_dir is not None:
+        write_report(result, out_dir, x, is_a, cl, answers, projection=cs.projection, seed=seed)
+    result.wall_s = round(time.perf_counter() - start, 2)
+    return result
+
+
+def write_report(result: DiffResult, out_dir: Path, x: np.ndarray, is_a: np.ndarray,
+                 cl: np.ndarray, answers: Sequence[Answer], *, projection: str = "pca",
+                 seed: int = 0) -> None:
+    """Write map PNG, answers JSONL, report.md and report.html; record the paths in `result`."""
+    import json
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    map_png = out_dir / "diff_map.png"
+    draw_map(project(x, projection, seed), is_a, cl, result.labels,
+             {c.id for c in result.clusters if c.significant}, map_png,
+             f"{result.labels[0]} vs {result.labels[1]}: answers ({projection.upper()} of "
+             f"MiniLM embeddings); * = significant cluster")
+    answers_path = out_dir / "answers.jsonl"
+    with answers_path.open("w", encoding="utf-8") as fh:
+        for a, c in zip(answers, cl.tolist(), strict=True):
+            fh.write(json.dumps({**a.model_dump(), "cluster": c}, ensure_ascii=False) + "\n")
+    result.map_png, result.answers_path = str(map_png), str(answers_path)
+    result.report_md = str(out_dir / "report.md")
+    result.report_html = str(out_dir / "report.html")
+    md = markdown(result)
+    Path(result.report_md).write_text(md, encoding="utf-8")
+    Path(result.report_html).write_text(
+        to_html(md, map_png, f"diff {result.labels[0]} vs {result.labels[1]}"), encoding="utf-8")
+
+
+def _answers_done(run: Run) -> dict[str, Answer]:
+    return {e.key: Answer(**e.payload) for e in run.events("answer") if e.key is not None}
+
+
+def run_diff(
+    cfg: DiffConfig, store: RunStore | None = None, *, out_dir: Path | None = None,
+    cache: bool = True, resume: str | None = None, backend: Backend | None = None,
+    progress: bool = True,
+) -> DiffResult:
+    """Sample both sides on the probes, compare them, write the report; recorded as a `diff`
+    run (answers and judge replies keyed, so `resume` makes only the missing calls).
+    `backend` replaces every model's backend (tests with a scripted model)."""
+    store = store or RunStore()
+    probes = select_probes(load_probes(cfg.prompts), cfg.limit, cfg.seed)
+    with recorded_run(store, "diff", cfg, name=cfg.name, resume=resume) as run:
+        done = _answers_done(run)
+        sides = []
+        for side in (cfg.a, cfg.b):
+            client = _client(side.model, cache, run, backend)
+            sides.append(sample_answers(
+                side, probes, cfg.samples, cfg.seed, client=client, temperature=cfg.temperature,
+                max_tokens=cfg.max_tokens, repeat_penalty=cfg.repeat_penalty,
+                done={k: v for k, v in done.items() if v.side == side.label},
+                on_answer=lambda a: run.log("answer", a.model_dump(), key=a.key),
+                progress=f"sampling {side.label}" if progress else None))
+        target = Path(out_dir or cfg.out or run.dir)
+        result = compare(
+            sides[0], sides[1], labels=(cfg.a.label, cfg.b.label), supervisor=cfg.supervisor,
+            judge=cfg.judge, clusters=cfg.clusters, axes=cfg.axes, seed=cfg.seed,
+            out_dir=target, run=run, cache=cache, backend=backend, progress=progress)
+        run.log("result", result.model_dump(mode="json"))
+        run.finish("completed", summary={
+            "labels": list(result.labels), "n_answers": result.n_answers,
+            "embedding_distance": result.embedding_distance,
+            "energy_p_value": result.energy_p_value,
+            "significant_clusters": sum(c.significant for c in result.clusters),
+            "axes_accuracy": result.separability.accuracy, "report": result.report_html})
+    return result

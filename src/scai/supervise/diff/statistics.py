@@ -1,0 +1,201 @@
+"""The numbers of a behavioural diff, from embeddings and labels alone (no model calls).
+
+- `choose_clusters`: k-means with k picked by the best silhouette over a range, or HDBSCAN.
+- `cluster_tests`: per cluster, Fisher's exact test of "A's share in this cluster equals A's
+  share overall" (cluster vs. rest x A vs. B), then Holm or Benjamini-Hochberg over clusters.
+- `embedding_distance`: mean over prompts of 1 - cos(centroid of A's answers, centroid of B's).
+- `energy_distance`: the energy statistic between all A and all B embeddings, with a p-value
+  from permuting the A/B labels *within each prompt* (so prompt mix cannot fake a difference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from pydantic import BaseModel
+
+from scai.stats import Estimate, mean_ci
+
+
+class Clustering(BaseModel):
+    """Cluster labels for each row, with how k was chosen."""
+
+    labels: list[int]
+    k: int
+    method: str
+    criterion: str
+    silhouette: float | None
+    silhouettes: dict[int, float] = {}
+
+
+def _silhouette(x: np.ndarray, labels: np.ndarray) -> float | None:
+    from sklearn.metrics import silhouette_score
+
+    mask = labels >= 0
+    if len(set(labels[mask].tolist())) < 2 or mask.sum() < 3:
+        return None
+    return float(silhouette_score(x[mask], labels[mask], metric="cosine"))
+
+
+def choose_clusters(
+    x: np.ndarray, *, method: str = "kmeans", k_min: int = 2, k_max: int = 10,
+    min_cluster_size: int = 5, seed: int = 0,
+) -> Clustering:
+    """Cluster the rows of `x` (L2-normalised embeddings). kmeans: every k in [k_min, k_max]
+    (capped at n-1), keep the k with the highest cosine silhouette (ties: the smaller k)."""
+    n = len(x)
+    if method == "hdbscan":
+        from sklearn.cluster import HDBSCAN
+
+        labels = HDBSCAN(min_cluster_size=min(min_cluster_size, max(2, n // 2)),
+                         metric="euclidean").fit_predict(x)
+        found = sorted(set(labels.tolist()) - {-1})
+        return Clustering(labels=labels.tolist(), k=len(found), method="hdbscan",
+                          criterion=f"density (HDBSCAN, min_cluster_size={min_cluster_size})",
+                          silhouette=_silhouette(x, labels))
+    from sklearn.cluster import KMeans
+
+    hi = min(k_max, n - 1)
+    if n < 3 or hi < k_min:
+        return Clustering(labels=[0] * n, k=1, method="kmeans",
+                          criterion=f"too few answers ({n}) for k >= {k_min}", silhouette=None)
+    best: tuple[float, int, np.ndarray] | None = None
+    scores: dict[int, float] = {}
+    for k in range(k_min, hi + 1):
+        labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(x)
+        s = _silhouette(x, labels)
+        if s is None:
+            continue
+        scores[k] = round(s, 4)
+        if best is None or s > best[0] + 1e-9:
+            best = (s, k, labels)
+    if best is None:
+        return Clustering(labels=[0] * n, k=1, method="kmeans", criterion="no k gave 2+ clusters",
+                          silhouette=None)
+    s, k, labels = best
+    return Clustering(labels=_by_size(labels).tolist(), k=k, method="kmeans",
+                      criterion=f"best cosine silhouette over k={k_min}..{hi}", silhouette=s,
+                      silhouettes=scores)
+
+
+def _by_size(labels: np.ndarray) -> np.ndarray:
+    """Renumber clusters 0, 1, ... from the largest down (a stable, readable order)."""
+    ids, counts = np.unique(labels, return_counts=True)
+    order = ids[np.lexsort((ids, -counts))]
+    remap = {int(old): new for new, old in enumerate(order)}
+    return np.array([remap[int(v)] for v in labels])
+
+
+class ClusterTest(BaseModel):
+    """One cluster's counts, shares and test result."""
+
+    id: int
+    size: int
+    n_a: int
+    n_b: int
+    share_a: float  # fraction of the cluster's answers written by A
+    share_b: float
+    expected_share_a: float  # A's share over all answers (what "no difference" predicts)
+    odds_ratio: float | None
+    p_value: float
+    p_adjusted: float
+    significant: bool
+
+
+def adjust(p: Sequence[float], method: str = "holm") -> list[float]:
+    """Holm (step-down, family-wise) or Benjamini-Hochberg (false discovery rate) adjusted p."""
+    p_arr = np.asarray(p, dtype=float)
+    m = len(p_arr)
+    if m == 0:
+        return []
+    order = np.argsort(p_arr, kind="stable")
+    ranked = p_arr[order]
+    if method == "holm":
+        adj = np.maximum.accumulate((m - np.arange(m)) * ranked)
+    elif method == "bh":
+        adj = np.minimum.accumulate(m / np.arange(m, 0, -1) * ranked[::-1])[::-1]
+    else:
+        raise ValueError(f"unknown correction {method!r}")
+    out = np.empty(m)
+    out[order] = np.minimum(adj, 1.0)
+    return out.tolist()
+
+
+def cluster_tests(
+    labels: Sequence[int], is_a: Sequence[bool], *, correction: str = "holm", alpha: float = 0.05,
+) -> list[ClusterTest]:
+    """Fisher's exact test per cluster (in cluster vs. rest, A vs. B), corrected over clusters."""
+    from scipy.stats import fisher_exact
+
+    labels_arr, a = np.asarray(labels), np.asarray(is_a, dtype=bool)
+    total_a, total_b = int(a.sum()), int((~a).sum())
+    rows = []
+    for c in sorted(set(labels_arr.tolist())):
+        inside = labels_arr == c
+        n_a, n_b = int((inside & a).sum()), int((inside & ~a).sum())
+        table = [[n_a, n_b], [total_a - n_a, total_b - n_b]]
+        odds, p = fisher_exact(table) if total_a and total_b else (float("nan"), 1.0)
+        rows.append((c, n_a, n_b, None if not np.isfinite(odds) else float(odds), float(p)))
+    adjusted = adjust([r[4] for r in rows], correction)
+    expected = total_a / max(1, total_a + total_b)
+    return [ClusterTest(id=c, size=n_a + n_b, n_a=n_a, n_b=n_b, share_a=n_a / (n_a + n_b),
+                        share_b=n_b / (n_a + n_b), expected_share_a=expected, odds_ratio=odds,
+                        p_value=p, p_adjusted=q, significant=q < alpha)
+            for (c, n_a, n_b, odds, p), q in zip(rows, adjusted, strict=True)]
+
+
+def embedding_distance(x: np.ndarray, is_a: Sequence[bool], prompt_ids: Sequence[str]) -> Estimate:
+    """Mean over prompts of 1 - cos(centroid_A(prompt), centroid_B(prompt)), with a 95% CI
+    over prompts. 0: on average both sides answer each prompt in the same place."""
+    a = np.asarray(is_a, dtype=bool)
+    pids = np.asarray(prompt_ids)
+    values = []
+    for pid in dict.fromkeys(prompt_ids):
+        m = pids == pid
+        if (m & a).any() and (m & ~a).any():
+            ca, cb = x[m & a].mean(0), x[m & ~a].mean(0)
+            cos = float(ca @ cb / max(1e-12, np.linalg.norm(ca) * np.linalg.norm(cb)))
+            values.append(1.0 - cos)
+    return mean_ci(values)
+
+
+class EnergyTest(BaseModel):
+    """Energy distance between A's and B's answers, with a within-prompt permutation p-value."""
+
+    distance: float
+    p_value: float | None
+    permutations: int
+
+
+def _energy(d: np.ndarray, a: np.ndarray) -> float:
+    na, nb = a.sum(), (~a).sum()
+    return float(2 * d[a][:, ~a].mean() - d[a][:, a].sum() / (na * na)
+                 - d[~a][:, ~a].sum() / (nb * nb))
+
+
+def energy_distance(
+    x: np.ndarray, is_a: Sequence[bool], strata: Sequence[str] | None = None, *,
+    permutations: int = 999, seed: int = 0,
+) -> EnergyTest:
+    """Energy distance 2E|A-B| - E|A-A'| - E|B-B'| (Euclidean); p-value: share of label
+    permutations (shuffled within each stratum, i.e. prompt) at least as large, (1+r)/(1+n)."""
+    a = np.asarray(is_a, dtype=bool)
+    if a.all() or not a.any():
+        return EnergyTest(distance=float("nan"), p_value=None, permutations=0)
+    sq = np.maximum(0.0, (x * x).sum(1)[:, None] + (x * x).sum(1)[None, :] - 2 * x @ x.T)
+    d = np.sqrt(sq)
+    observed = _energy(d, a)
+    if permutations <= 0:
+        return EnergyTest(distance=observed, p_value=None, permutations=0)
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(np.asarray(strata) == s) for s in dict.fromkeys(strata)] \
+        if strata is not None else [np.arange(len(a))]
+    hits = 0
+    for _ in range(permutations):
+        perm = a.copy()
+        for g in groups:
+            perm[g] = rng.permutation(a[g])
+        hits += _energy(d, perm) >= observed - 1e-12
+    return EnergyTest(distance=observed, p_value=(1 + hits) / (1 + permutations),
+                      permutations=permutations)

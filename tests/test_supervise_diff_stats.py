@@ -1,0 +1,137 @@
+"""`scai diff` statistics on constructed data where the true difference is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from scai.supervise.diff.axes import combine_orders, merge_proposals, separability
+from scai.supervise.diff.config import AxisSpec
+from scai.supervise.diff.statistics import (
+    adjust,
+    choose_clusters,
+    cluster_tests,
+    embedding_distance,
+    energy_distance,
+)
+
+
+def _blobs(rng, centres, counts, spread=0.05):
+    """Unit vectors scattered around the given centres (384-d, like MiniLM embeddings)."""
+    rows = []
+    for c, n in zip(centres, counts, strict=True):
+        pts = c + spread * rng.standard_normal((n, c.size))
+        rows.append(pts / np.linalg.norm(pts, axis=1, keepdims=True))
+    return np.vstack(rows)
+
+
+@pytest.fixture
+def world():
+    rng = np.random.default_rng(7)
+    centres = rng.standard_normal((4, 384))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    return rng, centres
+
+
+def _prompts(n, per=5):
+    return [f"p{i // per}" for i in range(n)]
+
+
+def test_the_cluster_only_b_has_is_found_and_is_the_only_significant_one(world):
+    rng, centres = world
+    # A: three behaviours, 40 answers each. B: the same three, 30 each, plus 30 of a fourth.
+    xa = _blobs(rng, centres[:3], [40, 40, 40])
+    xb = _blobs(rng, centres, [30, 30, 30, 30])
+    x = np.vstack([xa, xb])
+    is_a = np.r_[np.ones(len(xa), bool), np.zeros(len(xb), bool)]
+    clustering = choose_clusters(x, k_min=2, k_max=8, seed=0)
+    assert clustering.k == 4
+    labels = np.asarray(clustering.labels)
+    extra = labels[-1]  # the last B rows are the fourth behaviour
+    assert (labels[len(xa) + 90:] == extra).all() and (labels[:len(xa)] != extra).all()
+    tests = cluster_tests(labels, is_a, correction="holm")
+    significant = [t.id for t in tests if t.significant]
+    assert significant == [extra]
+    row = next(t for t in tests if t.id == extra)
+    assert row.n_a == 0 and row.n_b == 30 and row.share_b == 1.0 and row.p_adjusted < 1e-6
+    assert all(t.p_adjusted >= t.p_value for t in tests)
+    # The whole-distribution tests see it too.
+    energy = energy_distance(x, is_a, permutations=199, seed=0)
+    assert energy.p_value <= 0.01
+
+
+def test_no_difference_control_nothing_is_significant_after_correction(world):
+    rng, centres = world
+    x = _blobs(rng, centres, [40, 40, 40, 40])
+    labels = choose_clusters(x, k_min=2, k_max=8, seed=0).labels
+    # A and B drawn from the same mixture: 40 random A/B splits of the same answers. The
+    # corrected tests keep the family-wise (Holm) / false-discovery (BH) rate near 5%.
+    for correction in ("holm", "bh"):
+        flagged = 0
+        for _ in range(40):
+            is_a = np.zeros(len(x), bool)
+            is_a[rng.permutation(len(x))[:80]] = True
+            flagged += any(t.significant for t in cluster_tests(labels, is_a,
+                                                                correction=correction))
+        assert flagged <= 4, (correction, flagged)
+    is_a = np.zeros(len(x), bool)
+    is_a[rng.permutation(len(x))[:80]] = True
+    tests = cluster_tests(labels, is_a)
+    assert not any(t.significant for t in tests)
+    assert all(abs(t.share_a - 0.5) < 0.25 for t in tests)
+    energy = energy_distance(x, is_a, _prompts(len(x)), permutations=199, seed=1)
+    assert energy.p_value > 0.05
+
+
+def test_embedding_distance_is_zero_for_the_same_answers_and_grows_with_a_shift(world):
+    rng, centres = world
+    xa = _blobs(rng, centres[:2], [20, 20])
+    prompts = _prompts(40, per=4) * 2
+    same = embedding_distance(np.vstack([xa, xa]), [True] * 40 + [False] * 40, prompts)
+    assert same.mean == pytest.approx(0.0, abs=1e-6)
+    shifted = embedding_distance(np.vstack([xa, _blobs(rng, centres[2:], [20, 20])]),
+                                 [True] * 40 + [False] * 40, prompts)
+    assert shifted.mean > 0.5 and shifted.n == 10
+
+
+def test_holm_and_benjamini_hochberg_match_textbook_values():
+    p = [0.01, 0.04, 0.03, 0.005]
+    assert adjust(p, "holm") == pytest.approx([0.03, 0.06, 0.06, 0.02])
+    assert adjust(p, "bh") == pytest.approx([0.02, 0.04, 0.04, 0.02])
+
+
+def test_both_order_rule_keeps_agreeing_verdicts_and_zeroes_disagreements():
+    # A shown first says "1" (A more); B shown first says "2" (the second, i.e. A, more): agree.
+    assert combine_orders("1", "2") == (1, False)
+    assert combine_orders("2", "1") == (-1, False)
+    assert combine_orders("same", "same") == (0, False)
+    # Position bias: "the first response" both times is a disagreement, scored 0.
+    assert combine_orders("1", "1") == (0, True)
+    assert combine_orders("2", "2") == (0, True)
+    assert combine_orders("1", "same") == (0, True)
+
+
+def test_separability_is_chance_on_identical_sides_and_high_with_a_real_difference():
+    rng = np.random.default_rng(3)
+    groups = [f"p{i // 2}" for i in range(200)]
+    # Identical distributions: each pair's scores are symmetric noise.
+    noise = rng.choice([-1, 0, 1], size=(200, 3)).astype(float)
+    null = separability(noise, groups, ["a", "b", "c"], permutations=99, seed=0)
+    assert abs(null.accuracy - 0.5) < 0.1 and null.p_value > 0.05
+    # A is judged more verbose in 80% of pairs (10% ties, 10% B), the other axes are noise.
+    verbose = rng.choice([1, 0, -1], p=[0.8, 0.1, 0.1], size=200).astype(float)
+    real = separability(np.c_[verbose, noise[:, :2]], groups, ["verbose", "b", "c"],
+                        permutations=99, seed=0)
+    assert real.accuracy > 0.8 and real.p_value <= 0.02
+    assert real.coefficients["verbose"] > 1.0 > abs(real.coefficients["b"])
+    assert len(real.folds) == 5 and real.ci.n == 5
+
+
+def test_merged_axes_keep_fixed_first_and_rank_proposals_by_how_often_they_came_up():
+    fixed = [AxisSpec(name="Refuses", description="declines the request")]
+    proposals = [[{"axis": "verbosity", "meaning": "long"}, {"axis": "refuses", "meaning": "dup"},
+                  {"axis": "Model A", "meaning": "not an axis"}],
+                 [{"axis": "Hedging", "meaning": "qualifies"},
+                  {"axis": "Verbosity", "meaning": "again"}]]
+    axes = merge_proposals(fixed, proposals, 2)
+    assert [a.name for a in axes] == ["Refuses", "verbosity", "Hedging"]
