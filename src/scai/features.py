@@ -5,11 +5,11 @@ from __future__ import annotations
 import importlib
 
 FEATURE_MODULES = ["scai.batch", "scai.converse", "scai.contract", "scai.cai.config",
-                   "scai.sweep.config"]
+                   "scai.sweep.config", "scai.supervise.diff.config"]
 
 # Feature packages that add their own commands: each module has `register(app)`.
 FEATURE_CLIS: list[str] = ["scai.contract.cli", "scai.cai.cli", "scai.sweep.cli",
-                            "scai.ui.cli"]
+                            "scai.ui.cli", "scai.supervise.diff_cli"]
 
 
 def load_features() -> None:
