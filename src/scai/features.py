@@ -9,7 +9,8 @@ FEATURE_MODULES = ["scai.batch", "scai.converse", "scai.contract", "scai.cai.con
 
 # Feature packages that add their own commands: each module has `register(app)`.
 FEATURE_CLIS: list[str] = ["scai.contract.cli", "scai.cai.cli", "scai.sweep.cli",
-                            "scai.ui.cli", "scai.supervise.diff_cli"]
+                            "scai.ui.cli", "scai.supervise.diff_cli",
+                            "scai.supervise.bench_cli"]
 
 
 def load_features() -> None:

@@ -1,0 +1,190 @@
+"""`scai bench generate`: expand hand-written seed items with a model, few-shot, toward a target
+number of items per subtask.
+
+Each call shows a few seed items of one subtask and asks for one new item as JSON constrained by
+a schema. Replies that fail the schema (parse failures) or make an invalid item (say, a label
+that is not one of the options) are counted, never repaired. Items are appended to the output
+file as they arrive, so a rerun continues toward the target where the last one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from pathlib import Path
+
+from pydantic import BaseModel, ValidationError
+
+from scai.errors import ConfigError, ParseFailure
+from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
+from scai.progress import progress_bar
+from scai.supervise.bench.answer import call_seed, prompts
+from scai.supervise.bench.items import (
+    LETTERS,
+    SUBTASK_TITLES,
+    SUBTASKS,
+    BenchItem,
+    Provenance,
+    check_lines,
+    content_id,
+    now_iso,
+    write_items,
+)
+
+CHOICE_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["question", "choices", "answer"],
+    "properties": {
+        "question": {"type": "string", "minLength": 20, "maxLength": 700},
+        "choices": {"type": "array", "minItems": 4, "maxItems": 4,
+                    "items": {"type": "string", "minLength": 3, "maxLength": 200}},
+        "answer": {"enum": list(LETTERS[:4])},
+    },
+}
+STATEMENT_SCHEMA = {
+    "type": "object", "additionalProperties": False, "required": ["question", "statement", "answer"],
+    "properties": {
+        "question": {"type": "string", "minLength": 20, "maxLength": 700},
+        "statement": {"type": "string", "minLength": 5, "maxLength": 300},
+        "answer": {"enum": ["true", "false"]},
+    },
+}
+
+
+class SubtaskGeneration(BaseModel):
+    """One subtask's tally: what was there, what was added, and what failed."""
+
+    existing: int = 0
+    generated: int = 0
+    parse_failures: int = 0
+    invalid: int = 0
+    exact_duplicates: int = 0
+    calls: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.existing + self.generated
+
+
+class GenerationSummary(BaseModel):
+    """What `generate_items` did, per subtask."""
+
+    out: str
+    model: str
+    target: int
+    per_subtask: dict[str, SubtaskGeneration]
+
+
+def _example(item: BenchItem) -> str:
+    if item.choices is not None:
+        return prompts()["example_choice"].render(
+            question=json.dumps(item.question), choices=json.dumps(item.choices),
+            answer=json.dumps(item.answer))
+    return prompts()["example_statement"].render(
+        question=json.dumps(item.question), statement=json.dumps(item.statement),
+        answer=json.dumps(item.answer))
+
+
+def generation_request(seeds: list[BenchItem], subtask: str, attempt: int, seed: int,
+                       shots: int) -> tuple[str, list[BenchItem], list[Message]]:
+    """(kind, example items, messages) for generation call number `attempt` of a subtask.
+    The kind (choice or statement) follows the seeds' mix; examples are of that kind."""
+    pool = [it for it in seeds if it.subtask == subtask]
+    rng = random.Random(call_seed(seed, "generate", subtask, attempt))
+    kinds = [it.kind for it in pool]
+    kind = rng.choice(kinds)
+    same = [it for it in pool if it.kind == kind]
+    examples = rng.sample(same, min(shots, len(same)))
+    text = prompts()[f"generate_{kind}"].render(
+        subtask=subtask, description=SUBTASK_TITLES[subtask],
+        examples="\n".join(_example(it) for it in examples))
+    msgs = [Message(role="system", content=prompts()["generate_system"].render()),
+            Message(role="user", content=text)]
+    return kind, examples, msgs
+
+
+def _existing(out: Path) -> list[BenchItem]:
+    if not out.exists():
+        return []
+    good, bad = check_lines(out)
+    if bad:
+        raise ConfigError(f"{out}:{bad[0].line}: {bad[0].problem} (fix or remove the line to "
+                          "continue generating into this file)")
+    return [it for _, it in good]
+
+
+def generate_items(
+    seeds: list[BenchItem], out: Path, *, model: str = "local", target: int = 300,
+    subtasks: list[str] | None = None, seed: int = 0, shots: int = 3, temperature: float = 0.9,
+    max_attempts_factor: int = 3, cache: bool = True, client: ModelClient | None = None,
+    progress: bool = True,
+) -> GenerationSummary:
+    """Append generated items to `out` until each subtask has `target` items there (seed items
+    are not copied in). Gives up on a subtask after `max_attempts_factor` x target calls."""
+    chosen = list(subtasks) if subtasks else [s for s in SUBTASKS if any(
+        it.subtask == s for it in seeds)]
+    unknown = sorted(set(chosen) - set(SUBTASKS))
+    if unknown:
+        raise ConfigError(f"unknown subtask {', '.join(unknown)}: use {', '.join(SUBTASKS)}")
+    if target < 1:
+        raise ConfigError(f"--target must be at least 1, got {target}")
+    missing = [s for s in chosen if not any(it.subtask == s for it in seeds)]
+    if missing:
+        raise ConfigError(f"no seed items for subtask {', '.join(missing)}")
+    have = _existing(out)
+    ids = {it.id for it in have} | {it.id for it in seeds}
+    tally = {s: SubtaskGeneration(existing=sum(it.subtask == s for it in have)) for s in chosen}
+    next_attempt = {s: 1 + max([it.provenance.attempt or 0 for it in have if it.subtask == s],
+                               default=-1) for s in chosen}
+    c = client or ModelClient(ModelSettings(model=model, concurrency=8),
+                              cache=True if cache else None)
+    schemas = {"choice": CHOICE_SCHEMA, "statement": STATEMENT_SCHEMA}
+
+    async def one(subtask: str, attempt: int) -> None:
+        kind, examples, msgs = generation_request(seeds, subtask, attempt, seed, shots)
+        params = GenerationParams(temperature=temperature, max_tokens=360, repeat_penalty=1.1,
+                                  seed=call_seed(seed, "generate", subtask, attempt),
+                                  json_schema=schemas[kind])
+        t = tally[subtask]
+        t.calls += 1
+        try:
+            done = await c.complete(msgs, params, tags={"generate": subtask, "attempt": attempt})
+        except ParseFailure:
+            t.parse_failures += 1
+            return
+        data = done.parsed
+        body = json.dumps(data.get("choices") or data.get("statement"))
+        prov = Provenance(source="generated", model=c.name, from_items=[e.id for e in examples],
+                          prompt=f"generate_{kind}", sample_seed=params.seed, attempt=attempt,
+                          created_at=now_iso())
+        try:
+            item = BenchItem(id=content_id(subtask, data["question"], body), subtask=subtask,
+                             provenance=prov, **data)
+        except ValidationError:
+            t.invalid += 1
+            return
+        if item.id in ids or t.total >= target:
+            t.exact_duplicates += item.id in ids
+            return
+        ids.add(item.id)
+        write_items(out, [item], append=True)
+        t.generated += 1
+        advance(1)
+
+    async def fill() -> None:
+        while True:
+            batch = []
+            for s in chosen:
+                need = target - tally[s].total
+                budget = max_attempts_factor * target - tally[s].calls
+                for _ in range(max(0, min(need, budget))):
+                    batch.append((s, next_attempt[s]))
+                    next_attempt[s] += 1
+            if not batch:
+                return
+            await asyncio.gather(*(one(s, a) for s, a in batch))
+
+    total_needed = sum(max(0, target - t.existing) for t in tally.values())
+    with progress_bar(f"generate {c.name}" if progress else None, total_needed) as advance:
+        run_sync(fill())
+    return GenerationSummary(out=str(out), model=c.name, target=target, per_subtask=tally)

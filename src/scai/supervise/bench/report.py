@@ -1,0 +1,95 @@
+"""What `scai bench run` leaves behind: results.json, report.md, answers.jsonl and a bar chart."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+from scai.supervise.bench.answer import ItemAnswer
+from scai.supervise.bench.items import SUBTASK_TITLES, BenchItem
+from scai.supervise.bench.score import BenchResult, Score
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}%"
+
+
+def _ci(lo: float | None, hi: float | None) -> str:
+    return "n/a" if lo is None else f"[{100 * lo:.1f}, {100 * hi:.1f}]"
+
+
+def table_rows(result: BenchResult) -> list[tuple[str, Score]]:
+    """(label, score) per subtask, then overall."""
+    return [*result.per_subtask.items(), ("overall", result.overall)]
+
+
+def markdown_table(result: BenchResult) -> str:
+    """The per-subtask table of report.md (also printed in docs)."""
+    head = ("| subtask | items | accuracy (failures wrong) | 95% CI (Wilson) | accuracy among "
+            "parsed | parse failures | chance | longest option |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|\n")
+    rows = [f"| {name} | {s.n} | {_pct(s.mean)} | {_ci(s.ci_low, s.ci_high)} | "
+            f"{_pct(s.parsed_mean)} | {s.parse_failures}/{s.answers} | {_pct(s.chance)} | "
+            f"{_pct(s.longest_choice)} |" for name, s in table_rows(result)]
+    return head + "\n".join(rows) + "\n"
+
+
+def plot(result: BenchResult, path: Path) -> Path:
+    """Bar chart: accuracy per subtask with its 95% CI and the chance level marked."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = table_rows(result)
+    names = [n for n, _ in rows]
+    means = [s.mean or 0.0 for _, s in rows]
+    err = [[(s.mean or 0) - (s.ci_low or 0) for _, s in rows],
+           [(s.ci_high or 0) - (s.mean or 0) for _, s in rows]]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    x = range(len(rows))
+    ax.bar(x, means, yerr=err, capsize=4, color=["#4c72b0"] * (len(rows) - 1) + ["#55a868"])
+    for i, (_, s) in enumerate(rows):
+        if s.chance is not None:
+            ax.hlines(s.chance, i - 0.4, i + 0.4, colors="#c44e52", linestyles="--",
+                      label="chance" if i == 0 else None)
+    ax.set_xticks(list(x), [n.replace("_", "\n") for n in names], fontsize=8)
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("accuracy (parse failures = wrong)")
+    ax.set_title(f"{result.model}: reflectivity benchmark, 95% Wilson CI "
+                 f"({result.overall.n} items, {result.samples} sample(s))", fontsize=10)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_outputs(result: BenchResult, items: Sequence[BenchItem],
+                  answers: Sequence[ItemAnswer], folder: Path) -> None:
+    """Write results.json, report.md, answers.jsonl and bench_accuracy.png into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(
+        json.dumps(result.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
+    order = {it.id: i for i, it in enumerate(items)}
+    with (folder / "answers.jsonl").open("w", encoding="utf-8") as fh:
+        for a in sorted(answers, key=lambda a: (order.get(a.item_id, 1 << 30), a.sample)):
+            fh.write(a.model_dump_json() + "\n")
+    chart = plot(result, folder / "bench_accuracy.png")
+    lines = [
+        f"# Reflectivity benchmark: {result.model}", "",
+        f"Dataset {result.dataset or '(in memory)'}: {result.overall.n} items, "
+        f"{result.samples} sample(s) per item at temperature {result.temperature}, seed "
+        f"{result.seed}" + (f", run {result.run_id}" if result.run_id else "") +
+        f"; {result.wall_s:.1f} s.", "",
+        markdown_table(result),
+        ("Accuracy counts an unparseable answer as wrong; \"among parsed\" leaves it out. "
+         "Intervals are Wilson 95% score intervals over items. \"longest option\" is the "
+         "accuracy of always choosing the longest choice (multiple-choice items only)."), "",
+        "Subtasks: " + "; ".join(f"`{k}` = {v}" for k, v in SUBTASK_TITLES.items()
+                                 if k in result.per_subtask) + ".", "",
+        f"![accuracy per subtask]({chart.name})", "",
+    ]
+    (folder / "report.md").write_text("\n".join(lines), encoding="utf-8")
