@@ -28,20 +28,49 @@ def test_hf_backend_generates_reproducibly_and_scores_logprobs():
     assert good.total / len(good.logprobs) > bad.total / len(bad.logprobs)
 
 
+OPEN = {"type": "object", "properties": {"why": {"type": "string"}}, "required": ["why"]}
+
+
 def test_hf_stop_sequences_and_validated_schema():
     c = ModelClient("hf:local", cache=None)
     out = c.complete_sync("List the numbers one to ten, separated by commas.",
                           GenerationParams(max_tokens=40, temperature=0, stop=(",",)))
     assert "," not in out.text
-    # No grammar here: a schema is checked and re-asked, and fails loudly if never met.
+    # An open-ended schema has no grammar here: it is checked and re-asked, and fails loudly.
     from scai.errors import ParseFailure
 
     try:
-        parsed = c.complete_sync('Reply with exactly {"ok": true}',
-                                 GenerationParams(json_schema=SCHEMA, max_tokens=12, seed=1)).parsed
-        assert isinstance(parsed["ok"], bool)
+        parsed = c.complete_sync('Reply with JSON {"why": "..."}',
+                                 GenerationParams(json_schema=OPEN, max_tokens=12, seed=1)).parsed
+        assert isinstance(parsed["why"], str)
     except ParseFailure as exc:
         assert exc.attempts == 3
+
+
+def test_finite_schemas_are_answered_by_likelihood():
+    from scai.llm.hf import finite_values
+
+    choice = {"type": "object", "properties": {"answer": {"type": "string",
+                                                          "enum": ["A", "B", "C"]}},
+              "required": ["answer"], "additionalProperties": False}
+    assert finite_values(SCHEMA) == [{"ok": True}, {"ok": False}]
+    assert finite_values(choice) == [{"answer": x} for x in "ABC"]
+    assert finite_values(OPEN) is None
+    assert finite_values({"type": "integer", "minimum": 1}) is None
+
+    c = ModelClient("hf:local", cache=None)
+    q = "Which is a colour? A) table B) seven C) blue. Answer with the letter."
+    greedy = [c.complete_sync(q, GenerationParams(json_schema=choice, temperature=0, seed=s))
+              for s in (1, 2)]
+    assert greedy[0].parsed == greedy[1].parsed and greedy[0].parsed["answer"] in "ABC"
+    assert greedy[0].attempts == 1  # never re-asked: the reply is one of the values
+    # The greedy pick is the value with the highest log-probability.
+    msgs = [Message(role="user", content=q)]
+    totals = {x: c.backend.logprobs_sync(msgs, f'{{"answer": "{x}"}}').total for x in "ABC"}
+    assert greedy[0].parsed["answer"] == max(totals, key=totals.get)
+    drawn = {c.complete_sync(q, GenerationParams(json_schema=choice, temperature=5.0,
+                                                 seed=s)).parsed["answer"] for s in range(12)}
+    assert len(drawn) >= 2  # sampling at a high temperature reaches more than one value
 
 
 def test_concurrent_requests_are_batched_and_match_one_at_a_time():

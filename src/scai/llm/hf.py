@@ -163,9 +163,38 @@ class TokenLogprobs(BaseModel):
         return float(sum(self.logprobs))
 
 
+def finite_values(schema: dict[str, Any], limit: int = 64) -> list[Any] | None:
+    """Every value `schema` admits, when it admits at most `limit` (const, enum, boolean, and
+    objects whose properties are all required and finite); None for anything open-ended."""
+    if "const" in schema:
+        return [schema["const"]]
+    if "enum" in schema:
+        return list(schema["enum"]) if len(schema["enum"]) <= limit else None
+    kind = schema.get("type")
+    if kind == "boolean":
+        return [True, False]
+    if kind != "object":
+        return None
+    props = schema.get("properties") or {}
+    if not props or set(schema.get("required", [])) != set(props):
+        return None
+    combos: list[dict[str, Any]] = [{}]
+    for name, sub in props.items():
+        values = finite_values(sub, limit) if isinstance(sub, dict) else None
+        if values is None:
+            return None
+        combos = [{**c, name: v} for c in combos for v in values]
+        if len(combos) > limit:
+            return None
+    return combos
+
+
 class HFBackend(Backend):
-    """transformers causal LM on the CPU (or GPU when present); no grammar, so schemas are
-    enforced by validation and re-asking in ModelClient."""
+    """transformers causal LM on the CPU (or GPU when present). There is no grammar: a schema
+    with few possible values (enums, booleans, objects of them: multiple-choice answers, rubric
+    scores) is answered by scoring every value's JSON text and taking the likeliest (or sampling
+    by likelihood at temperature > 0); other schemas are enforced by validation and re-asking
+    in ModelClient."""
 
     enforces_schema = False
     parallel = False
@@ -263,7 +292,31 @@ class HFBackend(Backend):
         return results
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
+        values = finite_values(params.json_schema) if params.json_schema else None
+        if values:
+            return await asyncio.to_thread(self._choose_sync, messages, params, values)
         return await asyncio.to_thread(self._generate_sync, messages, params)
+
+    def _choose_sync(self, messages: list[Message], params: GenerationParams,
+                     values: list[Any]) -> RawCompletion:
+        """The value whose JSON text the model finds likeliest as its reply (greedy), or one
+        drawn in proportion to exp(logprob / temperature) with the request's seed."""
+        import math
+        import random
+
+        texts = [json.dumps(v, ensure_ascii=False) for v in values]
+        scored = [self.logprobs_sync(messages, t) for t in texts]
+        totals = [s.total for s in scored]
+        if params.temperature <= 0:
+            pick = max(range(len(texts)), key=totals.__getitem__)
+        else:
+            top = max(totals)
+            weights = [math.exp((t - top) / params.temperature) for t in totals]
+            pick = random.Random(params.seed).choices(range(len(texts)), weights=weights)[0]
+        _, tok, _ = self._load()
+        prompt_tokens = int(self._prompt_ids(tok, messages).shape[1])
+        return RawCompletion(text=texts[pick], finish_reason="stop", prompt_tokens=prompt_tokens,
+                             completion_tokens=len(scored[pick].tokens))
 
     def logprobs_sync(self, messages: list[Message], continuation: str) -> TokenLogprobs:
         """Log-probability of `continuation` as the assistant's reply to `messages`."""

@@ -1,0 +1,306 @@
+"""`scai drift`: iterated self-training, watched round by round.
+
+Round 0 is the base model. Round k makes training data with round k-1's model (its own answers,
+or critique/revision under a constitution), trains round k's model from round k-1's checkpoint,
+then answers the fixed probe set and the reflectivity benchmark. Round k's answers are compared
+with round 0's and round k-1's by the `scai diff` method (embedding distance, energy distance,
+clusters with corrected tests, supervisor-named clusters, behaviour axes judged in both orders).
+
+Layout: OUT/round-K/{data,model,probes,vs-0,vs-prev,bench}/ and OUT/round-K/round.json (written
+last: a round with it is done and is not redone), then OUT/drift.json, OUT/report.md,
+OUT/drift.png. Every model is run through transformers (`hf:`), round 0 included, so that the
+rounds differ only by training.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from scai.cai.config import CaiConfig
+from scai.cai.generate import SFTExample, step_seed, write_jsonl
+from scai.cai.stages import prompt_sets, run_generate, run_train
+from scai.cai.train import StageResult, resolve_base, train_sft, write_training_log
+from scai.errors import ScaiError
+from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
+from scai.progress import stderr
+from scai.recording import recorded_run
+from scai.store import RunStore
+from scai.supervise.diff import Answer, DiffResult, DiffSide, compare, load_probes, sample_answers
+from scai.supervise.diff.probes import select_probes
+from scai.supervise.drift_config import DriftConfig
+
+
+class ChangeNote(BaseModel):
+    """One behavioural change: a cluster whose share moved, as the supervisor named it."""
+
+    versus: str
+    cluster: int
+    name: str | None
+    description: str | None
+    share_then: float
+    share_now: float
+    p_adjusted: float
+    significant: bool
+    alignment_relevant: bool | None
+
+
+class Comparison(BaseModel):
+    """Round k against an earlier round: the scalar drift measures and the named changes."""
+
+    versus: str
+    embedding_distance: float | None
+    embedding_distance_ci: tuple[float | None, float | None]
+    energy_distance: float
+    energy_p_value: float | None
+    cluster_shift: float = Field(description="Total variation distance between the two rounds' "
+                                 "distributions over the joint clusters (0 = same, 1 = disjoint).")
+    significant_clusters: int
+    clusters: int
+    axis_accuracy: float | None
+    embedding_accuracy: float | None
+    axes: dict[str, float] = Field(default_factory=dict, description="Per axis: share of pairs "
+                                   "where this round shows more of it minus the share where the "
+                                   "earlier round does (both judging orders agreeing).")
+    changes: list[ChangeNote] = Field(default_factory=list)
+    report: str | None = None
+
+
+class RoundResult(BaseModel):
+    """One round: what it trained on, where its model is, and how it moved."""
+
+    round: int
+    model: str
+    examples: int = 0
+    pairs: int = 0
+    training: dict[str, float] = Field(default_factory=dict, description="Final logged value of "
+                                       "each training metric (loss, reward margin, ...).")
+    vs_base: Comparison | None = None
+    vs_prev: Comparison | None = None
+    bench: dict[str, float | None] = Field(default_factory=dict,
+                                           description="Accuracy per subtask and 'overall'.")
+    bench_parse_failures: int = 0
+    seconds: dict[str, float] = Field(default_factory=dict)
+
+
+class DriftResult(BaseModel):
+    """Every round, in order; logged as the drift run's `result` event."""
+
+    run_id: str | None
+    out_dir: str
+    method: str
+    rounds: list[RoundResult]
+    report: str
+    plot: str | None
+
+
+def comparison(diff: DiffResult, versus: str, top: int = 5) -> Comparison:
+    """The drift measures of one `compare` result (A = the earlier round, B = this round)."""
+    n_a = sum(c.n_a for c in diff.clusters) or 1
+    n_b = sum(c.n_b for c in diff.clusters) or 1
+    shift = 0.5 * sum(abs(c.n_a / n_a - c.n_b / n_b) for c in diff.clusters)
+    moved = sorted(diff.clusters, key=lambda c: (not c.significant, -abs(c.n_b / n_b - c.n_a / n_a)))
+    changes = [ChangeNote(versus=versus, cluster=c.id, name=c.name, description=c.difference or
+                          c.description, share_then=c.n_a / n_a, share_now=c.n_b / n_b,
+                          p_adjusted=c.p_adjusted, significant=c.significant,
+                          alignment_relevant=c.alignment_relevant) for c in moved[:top]]
+    ci = diff.embedding_distance_ci
+    return Comparison(
+        versus=versus, embedding_distance=diff.embedding_distance,
+        embedding_distance_ci=(ci.ci_low, ci.ci_high), energy_distance=diff.energy_distance,
+        energy_p_value=diff.energy_p_value, cluster_shift=round(shift, 4),
+        significant_clusters=sum(c.significant for c in diff.clusters),
+        clusters=len(diff.clusters), axis_accuracy=diff.separability.accuracy,
+        embedding_accuracy=diff.embedding_separability.accuracy,
+        axes={a.name: a.mean_score_b - a.mean_score_a for a in diff.axes
+              if a.mean_score_a is not None and a.mean_score_b is not None},
+        changes=changes, report=diff.report_md)
+
+
+def _cai_config(cfg: DriftConfig, model: str, base: Path, seed: int) -> CaiConfig:
+    return CaiConfig(seed=seed, constitution=cfg.constitution,
+                     model=ModelSettings(model=model, concurrency=8),
+                     generate=cfg.generate,
+                     train=cfg.train.model_copy(update={"base_model": str(base)}))
+
+
+def _distill(cfg: DriftConfig, model: str, base: Path, seed: int, out: Path, cache: bool,
+             progress: bool) -> tuple[list[StageResult], int]:
+    """Self-distillation: SFT on the current model's own answers to the training prompts."""
+    cai = _cai_config(cfg, model, base, seed)
+    prompts = [it for train, _ in prompt_sets(cai, seed).values() for it in train]
+    if not prompts:
+        raise ScaiError("drift: no training prompts (set generate.red_team or generate.helpful)")
+    g = cfg.generate
+    client = ModelClient(cai.model, cache=True if cache else None)
+    requests = [([Message(role="user", content=it.prompt)],
+                 GenerationParams(temperature=g.temperature, max_tokens=g.max_tokens,
+                                  repeat_penalty=g.repeat_penalty,
+                                  seed=step_seed(seed, "distill", it.id, k)))
+                for it in prompts for k in range(g.samples)]
+    from scai.progress import progress_bar
+
+    async def go():
+        import asyncio
+
+        with progress_bar("self-distillation data" if progress else None, len(requests)) as adv:
+            async def one(req):
+                done = await client.complete(*req)
+                adv(1)
+                return done.text.strip()
+
+            return await asyncio.gather(*(one(r) for r in requests))
+
+    texts = run_sync(go())
+    owners = [it for it in prompts for _ in range(g.samples)]
+    examples = [SFTExample(prompt_id=it.id, messages=[Message(role="user", content=it.prompt),
+                                                      Message(role="assistant", content=text)])
+                for it, text in zip(owners, texts, strict=True) if text]
+    (out / "data").mkdir(parents=True, exist_ok=True)
+    write_jsonl(out / "data" / "sft.jsonl", examples)
+    stage = train_sft(base, examples, cfg.train, out / "model", seed=seed, progress=progress)
+    write_training_log([stage], out / "model")
+    return [stage], len(examples)
+
+
+def _final_values(stages: list[StageResult]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    for stage in stages:
+        if stage.steps:
+            for k, v in stage.steps[-1].values.items():
+                values[f"{stage.stage}_{k}"] = v
+    return values
+
+
+def _probe_answers(cfg: DriftConfig, model: str, label: str, out: Path, cache: bool,
+                   progress: bool) -> list[Answer]:
+    """Round `label`'s answers to the fixed probes (same seeds every round), kept as JSONL."""
+    path = out / "answers.jsonl"
+    if path.is_file():
+        return [Answer.model_validate_json(line) for line in path.read_text().splitlines() if line]
+    p = cfg.probes
+    probes = select_probes(load_probes(p.file), p.limit, cfg.seed)
+    side = DiffSide(label=label, model=ModelSettings(model=model, concurrency=8))
+    client = ModelClient(side.model, cache=True if cache else None)
+    answers = sample_answers(side, probes, p.samples, cfg.seed, client=client,
+                             temperature=p.temperature, max_tokens=p.max_tokens,
+                             progress=f"probes, {label}" if progress else None)
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(a.model_dump_json() + "\n" for a in answers), encoding="utf-8")
+    return answers
+
+
+def _relabel(answers: list[Answer], label: str) -> list[Answer]:
+    return [a.model_copy(update={"side": label}) for a in answers]
+
+
+def _bench(cfg: DriftConfig, model: str, out: Path, cache: bool, progress: bool
+           ) -> tuple[dict[str, float | None], int]:
+    from scai.supervise.bench import load_items
+    from scai.supervise.bench.items import default_seeds_path
+    from scai.supervise.bench.score import run_benchmark
+
+    items = load_items(cfg.bench.file or default_seeds_path())
+    taken: dict[str, int] = {}
+    chosen = []
+    for it in items:
+        if taken.get(it.subtask, 0) < cfg.bench.per_subtask:
+            taken[it.subtask] = taken.get(it.subtask, 0) + 1
+            chosen.append(it)
+    result = run_benchmark(model, chosen, seed=cfg.seed, out_dir=out, cache=cache,
+                           progress=progress)
+    scores = {s: sc.mean for s, sc in result.per_subtask.items()}
+    scores["overall"] = result.overall.mean
+    return scores, result.overall.parse_failures
+
+
+def _measure(cfg: DriftConfig, k: int, model: str, answers: dict[int, list[Answer]], out: Path,
+             cache: bool, progress: bool, rr: RoundResult) -> None:
+    t0 = time.perf_counter()
+    answers[k] = _probe_answers(cfg, model, f"round {k}", out / "probes", cache, progress)
+    rr.seconds["probes"] = time.perf_counter() - t0
+    c = cfg.compare
+    if k > 0:
+        t0 = time.perf_counter()
+        for versus, j in (("round 0", 0), ("previous", k - 1)):
+            if versus == "previous" and j == 0:
+                rr.vs_prev = rr.vs_base
+                continue
+            diff = compare(_relabel(answers[j], f"round {j}"), _relabel(answers[k], f"round {k}"),
+                           labels=(f"round {j}", f"round {k}"), supervisor=c.supervisor,
+                           judge=c.judge, clusters=c.clusters, axes=c.axes, seed=cfg.seed,
+                           out_dir=out / ("vs-0" if j == 0 else "vs-prev"), cache=cache,
+                           progress=progress)
+            note = comparison(diff, versus)
+            if j == 0:
+                rr.vs_base = note
+            else:
+                rr.vs_prev = note
+        rr.seconds["compare"] = time.perf_counter() - t0
+    if cfg.bench.enabled:
+        t0 = time.perf_counter()
+        rr.bench, rr.bench_parse_failures = _bench(cfg, model, out / "bench", cache, progress)
+        rr.seconds["bench"] = time.perf_counter() - t0
+
+
+def _round(cfg: DriftConfig, k: int, prev: Path, answers: dict[int, list[Answer]], out: Path,
+           cache: bool, progress: bool) -> tuple[RoundResult, Path]:
+    done = out / "round.json"
+    if done.is_file():
+        rr = RoundResult.model_validate_json(done.read_text(encoding="utf-8"))
+        answers[k] = _probe_answers(cfg, rr.model, f"round {k}", out / "probes", cache, progress)
+        return rr, Path(rr.model.removeprefix("hf:"))
+    seed = cfg.seed + k
+    if k == 0:
+        ckpt, rr = prev, RoundResult(round=0, model=f"hf:{prev}")
+    else:
+        if progress:
+            stderr.print(f"[bold]round {k}[/]: {cfg.method} from {prev}")
+        current = f"hf:{prev}"
+        t0 = time.perf_counter()
+        if cfg.method == "distill":
+            stages, examples = _distill(cfg, current, prev, seed, out, cache, progress)
+            pairs = 0
+        else:
+            cai = _cai_config(cfg, current, prev, seed)
+            gen = run_generate(cai, out / "data", seed=seed, cache=cache, progress=progress)
+            stages = run_train(cai, out / "data", out / "model", seed=seed, progress=progress)
+            examples, pairs = gen.sft, gen.pairs
+        ckpt = Path(stages[-1].checkpoint)
+        rr = RoundResult(round=k, model=f"hf:{ckpt}", examples=examples, pairs=pairs,
+                         training=_final_values(stages),
+                         seconds={"train": time.perf_counter() - t0})
+    _measure(cfg, k, rr.model, answers, out, cache, progress, rr)
+    out.mkdir(parents=True, exist_ok=True)
+    done.write_text(rr.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    return rr, ckpt
+
+
+def run_drift(cfg: DriftConfig, out_dir: Path, *, store: RunStore | None = None,
+              cache: bool = True, progress: bool = True) -> DriftResult:
+    """Rounds 0..cfg.rounds; each finished round is kept, so a rerun on the same `out_dir`
+    resumes at the first unfinished round."""
+    from scai.supervise.drift_report import write_report
+
+    store = store or RunStore()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with recorded_run(store, "drift", cfg, name=cfg.name) as run:
+        run.log("out_dir", {"path": str(out_dir.resolve())})
+        answers: dict[int, list[Answer]] = {}
+        results: list[RoundResult] = []
+        ckpt = resolve_base(cfg.base_model)
+        for k in range(cfg.rounds + 1):
+            rr, ckpt = _round(cfg, k, ckpt, answers, out_dir / f"round-{k}", cache, progress)
+            results.append(rr)
+            run.log("round", rr.model_dump(mode="json"), key=f"round-{k}")
+        report, plot = write_report(cfg, results, out_dir)
+        result = DriftResult(run_id=run.id, out_dir=str(out_dir), method=cfg.method,
+                             rounds=results, report=str(report), plot=str(plot) if plot else None)
+        (out_dir / "drift.json").write_text(result.model_dump_json(indent=2) + "\n",
+                                            encoding="utf-8")
+        run.log("result", json.loads(result.model_dump_json()))
+    return result

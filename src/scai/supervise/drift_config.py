@@ -1,0 +1,81 @@
+"""`kind: drift` configs: how each round makes its data, how it trains, and how it is probed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from scai.cai.config import GenerateSettings
+from scai.cai.train import TrainSettings
+from scai.config import ConfigModel, register_kind, resolve_path
+from scai.supervise.diff.config import AxisSettings, ClusterSettings
+
+
+class ProbeSettings(ConfigModel):
+    """The fixed probe set every round answers (the same prompts, seeds and decoding each time)."""
+
+    file: Path | None = Field(None, description="Prompts (YAML/JSONL/TXT); default: the shipped "
+                              "behavioural-comparison probes.")
+    limit: int = Field(24, ge=2, le=100_000, description="Probes used (the first N, by id order).")
+    samples: int = Field(2, ge=1, le=64, description="Answers per probe per round.")
+    temperature: float = Field(0.7, ge=0.0, le=5.0)
+    max_tokens: int = Field(96, ge=8, le=8192)
+
+    _paths = field_validator("file")(resolve_path)
+
+
+def _axes() -> AxisSettings:
+    return AxisSettings(propose=3, proposal_batches=2, max_pairs=24, permutations=99)
+
+
+def _clusters() -> ClusterSettings:
+    return ClusterSettings(k_max=6, permutations=199)
+
+
+class CompareSettings(ConfigModel):
+    """How round k is compared with round 0 and round k-1 (the `scai diff` method)."""
+
+    supervisor: str | None = Field("local", description="Names clusters and proposes axes "
+                                   "(null: skip naming and axes).")
+    judge: str | None = Field("local", description="Scores answer pairs on the axes in both "
+                              "orders (null: no axes).")
+    clusters: ClusterSettings = Field(default_factory=_clusters)
+    axes: AxisSettings = Field(default_factory=_axes)
+
+
+class BenchSettings(ConfigModel):
+    """The reflectivity benchmark run on every round's model."""
+
+    enabled: bool = True
+    file: Path | None = Field(None, description="Benchmark JSONL (default: the shipped seed items).")
+    per_subtask: int = Field(6, ge=1, le=100_000, description="Items per subtask (the first N).")
+
+    _paths = field_validator("file")(resolve_path)
+
+
+@register_kind("drift")
+class DriftConfig(ConfigModel):
+    """Iterated self-training: round 0 is the base model; each round generates data with the
+    current model, trains the next one on it, and probes how its behaviour moved."""
+
+    kind: Literal["drift"] = "drift"
+    name: str | None = None
+    seed: int = 0
+    rounds: int = Field(2, ge=1, le=100, description="Training rounds after round 0.")
+    method: Literal["distill", "cai"] = Field(
+        "distill", description="distill: SFT on the current model's own answers; cai: "
+        "critique/revision under the constitution, then SFT and DPO.")
+    base_model: str = Field("local", description="'local' (bundled SmolLM2-135M) or a checkpoint dir.")
+    constitution: Path | None = Field(None, description="Principles for method cai (default: the "
+                                      "shipped 18).")
+    generate: GenerateSettings = Field(default_factory=GenerateSettings,
+                                       description="Which training prompts, and decoding.")
+    train: TrainSettings = Field(default_factory=TrainSettings,
+                                 description="SFT/DPO steps per round (distill uses SFT only).")
+    probes: ProbeSettings = Field(default_factory=ProbeSettings)
+    compare: CompareSettings = Field(default_factory=CompareSettings)
+    bench: BenchSettings = Field(default_factory=BenchSettings)
+
+    _paths = field_validator("constitution")(resolve_path)

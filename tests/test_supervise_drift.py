@@ -1,0 +1,103 @@
+"""`scai drift`: the drift measures from a comparison, the report, and a real tiny run."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from scai.stats import Estimate
+from scai.supervise.drift import Comparison, RoundResult, comparison
+from scai.supervise.drift_config import DriftConfig
+from scai.supervise.drift_report import markdown, plot
+from tests.conftest import REPO, scai
+
+
+def _cluster(id_, n_a, n_b, significant=False, name=None):
+    return SimpleNamespace(id=id_, n_a=n_a, n_b=n_b, significant=significant, name=name,
+                           difference=f"cluster {id_} differs", description=None,
+                           p_adjusted=0.01 if significant else 0.9, alignment_relevant=False)
+
+
+def _diff(clusters):
+    return SimpleNamespace(
+        clusters=clusters, embedding_distance=0.2,
+        embedding_distance_ci=Estimate(n=4, mean=0.2, sem=0.05, ci_low=0.1, ci_high=0.3),
+        energy_distance=0.4, energy_p_value=0.02,
+        separability=SimpleNamespace(accuracy=0.7),
+        embedding_separability=SimpleNamespace(accuracy=0.8),
+        axes=[SimpleNamespace(name="verbosity", mean_score_a=0.1, mean_score_b=0.6)],
+        report_md="r.md")
+
+
+def test_cluster_shift_is_total_variation_and_changes_are_ranked():
+    # Round 0 answers: 10 in cluster 0, 10 in cluster 1. Round k: 2 and 18 -> TV = 0.4.
+    note = comparison(_diff([_cluster(0, 10, 2), _cluster(1, 10, 18, significant=True,
+                                                                 name="long lists")]), "round 0")
+    assert note.cluster_shift == pytest.approx(0.4)
+    assert note.significant_clusters == 1 and note.clusters == 2
+    assert note.changes[0].name == "long lists"  # significant first
+    assert note.changes[0].share_then == pytest.approx(0.5)
+    assert note.changes[0].share_now == pytest.approx(0.9)
+    assert note.axes == {"verbosity": pytest.approx(0.5)}
+    same = comparison(_diff([_cluster(0, 7, 7), _cluster(1, 3, 3)]), "round 0")
+    assert same.cluster_shift == 0
+
+
+def test_report_and_curves_from_rounds(tmp_path):
+    cfg = DriftConfig()
+    comp = Comparison(versus="round 0", embedding_distance=0.1, embedding_distance_ci=(0.05, 0.15),
+                      energy_distance=0.3, energy_p_value=0.01, cluster_shift=0.2,
+                      significant_clusters=1, clusters=3, axis_accuracy=0.6,
+                      embedding_accuracy=0.7, axes={"hedging": -0.25})
+    rounds = [RoundResult(round=0, model="hf:base", bench={"overall": 0.4, "future_values": 0.5}),
+              RoundResult(round=1, model="hf:r1", vs_base=comp, vs_prev=comp,
+                          training={"sft_loss": 2.5}, bench={"overall": 0.45})]
+    png = plot(rounds, tmp_path / "drift.png")
+    assert png is not None and png.stat().st_size > 10_000
+    md = markdown(cfg, rounds, png)
+    assert "| 1 | sft_loss 2.5 | 0.100 [0.050, 0.150] |" in md
+    assert "axis *hedging* -0.25" in md
+
+
+def test_bad_drift_config_is_one_line(tmp_path):
+    bad = tmp_path / "d.yaml"
+    bad.write_text("kind: drift\nrounds: 0\nmethod: magic\n")
+    r = scai("drift", str(bad))
+    assert r.returncode != 0 and "Traceback" not in r.stderr
+    assert "d.yaml: rounds:" in r.stderr and "1 more problem" in r.stderr
+
+
+@pytest.mark.slow
+def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
+    args = ["drift", str(REPO / "examples/supervise/drift.yaml"), "--out", str(tmp_path / "d"),
+            "--rounds", "1", "--set", "generate.red_team=2", "--set", "generate.helpful=2",
+            "--set", "generate.max_tokens=32", "--set", "train.sft_steps=2",
+            "--set", "train.max_length=96", "--set", "probes.limit=4",
+            "--set", "probes.samples=2", "--set", "probes.max_tokens=24",
+            "--set", "bench.per_subtask=1", "--set", "compare.axes.propose=1",
+            "--set", "compare.axes.max_pairs=4", "--set", "compare.clusters.permutations=49"]
+    r = scai(*args, timeout=900)
+    assert r.returncode == 0, r.stderr[-2000:]
+    out = tmp_path / "d"
+    result = json.loads((out / "drift.json").read_text())
+    assert [x["round"] for x in result["rounds"]] == [0, 1]
+    r1 = result["rounds"][1]
+    assert r1["examples"] == 4 and "sft_loss" in r1["training"]
+    assert r1["vs_base"]["embedding_distance"] is not None
+    assert 0 <= r1["vs_base"]["cluster_shift"] <= 1
+    assert set(result["rounds"][0]["bench"]) >= {"overall"}
+    assert (out / "drift.png").stat().st_size > 10_000
+    assert (out / "round-1" / "vs-0" / "report.md").is_file()
+    assert "report" in r.stdout and "drift.png" in r.stdout
+    runs = scai("runs", "list", "--kind", "drift")
+    assert "drift" in runs.stdout and "completed" in runs.stdout
+
+    # Rerun on the same folder: both rounds are read back, nothing is trained again.
+    ckpt = next((out / "round-1" / "model").glob("sft/*.safetensors"))
+    before = ckpt.stat().st_mtime
+    again = scai(*args, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert "distill from" not in again.stderr
+    assert ckpt.stat().st_mtime == before
