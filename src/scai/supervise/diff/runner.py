@@ -23,7 +23,7 @@ from scai.supervise.diff.config import AxisSettings, ClusterSettings, DiffConfig
 from scai.supervise.diff.ledger import Ledger
 from scai.supervise.diff.probes import load_probes, select_probes
 from scai.supervise.diff.report import draw_map, markdown, project, to_html
-from scai.supervise.diff.sampling import Answer, sample_answers
+from scai.supervise.diff.sampling import Answer, sample_answers, system_prompt
 from scai.supervise.diff.statistics import (
     Clustering,
     choose_clusters,
@@ -105,6 +105,18 @@ def _client(model: ModelSettings | ModelClient | str | None, cache, run: Run | N
                        on_call=call_logger(run) if run is not None else None)
 
 
+EMBEDDING_COMPONENTS = 10
+
+
+def principal_directions(diffs: np.ndarray, k: int) -> np.ndarray:
+    """Pair differences projected on their top-k uncentred principal directions. The directions
+    are the same for d and -d, so they carry no information about which side is which."""
+    if len(diffs) == 0:
+        return diffs[:, :0]
+    _, _, vt = np.linalg.svd(diffs, full_matrices=False)
+    return diffs @ vt[: min(k, len(vt))].T
+
+
 def pair_up(answers_a: Sequence[Answer], answers_b: Sequence[Answer], limit: int, seed: int
             ) -> list[tuple[Answer, Answer]]:
     """A's and B's answers to the same prompt with the same sample index; at most `limit`,
@@ -158,8 +170,9 @@ def compare(
     all_pairs = pair_up(answers_a, answers_b, 10**9, seed)
     diffs = np.array([x[index[id(a)]] - x[index[id(b)]] for a, b in all_pairs]).reshape(
         len(all_pairs), x.shape[1])
+    diffs = principal_directions(diffs, EMBEDDING_COMPONENTS)
     esep = fit_separability(diffs, [a.prompt_id for a, _ in all_pairs],
-                            [f"d{i}" for i in range(x.shape[1])], folds=ax.folds,
+                            [f"pc{i}" for i in range(diffs.shape[1])], folds=ax.folds,
                             permutations=ax.permutations, seed=seed, features="embeddings")
     esep.coefficients = {}
 
@@ -267,6 +280,8 @@ def run_diff(
     `backend` replaces every model's backend (tests with a scripted model)."""
     store = store or RunStore()
     probes = select_probes(load_probes(cfg.prompts), cfg.limit, cfg.seed)
+    for side in (cfg.a, cfg.b):
+        system_prompt(side)  # a missing constitution file fails here, before a run exists
     with recorded_run(store, "diff", cfg, name=cfg.name, resume=resume) as run:
         done = _answers_done(run)
         sides = []
