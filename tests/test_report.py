@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.ui_store are parameters here)
 """`scai report RUN -o FILE`: self-contained HTML and Markdown from real runs; clear errors."""
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from scai.report.blocks import close_figures
 from tests.conftest import scai
 from tests.ui_store import ui_env, ui_store  # noqa: F401  (fixtures)
 
-pytestmark = pytest.mark.slow  # the shared store is made by real runs of the embedded model
+# the shared store is made by real runs of the embedded model (slow on a busy machine)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def test_html_report_is_self_contained_with_the_figures_inlined(ui_env, tmp_path):

@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (pytest fixtures imported from tests.ui_store are parameters here)
 """Every dashboard page, driven by Streamlit's own app tester over a store of real runs."""
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from scai.report.reader import StoreReader
 from tests.ui_store import ui_env, ui_store  # noqa: F401  (fixtures)
 
 APP = "src/scai/ui/app.py"
-pytestmark = pytest.mark.slow  # the shared store is made by real runs of the embedded model
+# the shared store is made by real runs of the embedded model (slow on a busy machine)
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def page(run: str | None = None) -> AppTest:
@@ -102,10 +104,21 @@ def test_garbled_run_still_shows_what_is_readable(ui_env):
     assert "Epoch 1 · rewrite" not in shown
 
 
-def test_supervise_style_result_renders_as_tables_and_its_image(ui_env):
+def test_supervise_results_render_as_tables_curves_and_images(ui_env):
     at = page(ui_env.diff)
-    assert "refuses politely" in table_text(at) and "verbosity" in table_text(at)
+    assert "refuses politely" in table_text(at) and "-0.50 [-0.70, -0.30]" in table_text(at)
+    assert "short vs long" in texts(at)
     assert len(at.image) >= 1  # the map_png named in the result
+    at = page(ui_env.bench)
+    assert "value_stability" in table_text(at) and len(at.image) >= 1
+    at = page(ui_env.drift)
+    assert "Drift by round" in texts(at) and len(at.image) >= 3  # distance, shift, bench
+
+
+def test_a_kind_without_its_own_page_gets_the_generic_one(ui_env):
+    at = page(ui_env.unknown)
+    assert "answer" in table_text(at) and "42" in table_text(at)  # the result event as a table
+    assert "knob" in texts(at)  # its config
 
 
 def test_running_run_offers_live_refresh(ui_env):

@@ -1,5 +1,6 @@
 """One run store filled by real, small runs (and a few deliberately broken ones), shared by the
-dashboard and report tests. Built once per session: the real runs are the expensive part."""
+dashboard and report tests. Built once per session: the real runs are the expensive part
+(about a minute on 2 idle cores; tests using it allow for much more on a busy machine)."""
 
 from __future__ import annotations
 
@@ -32,17 +33,23 @@ class UiStore:
     no_transcript: str  # converse run whose transcript file is gone
     unknown: str  # a kind no page knows
     interrupted: str
-    diff: str  # a supervise-style run: a `result` event naming a PNG
+    diff: str  # supervise runs: `result` events in their shapes (diff names a PNG)
+    bench: str
+    drift: str
     running: str
 
 
 _BUILT: UiStore | None = None
 
 
-def _cli(*args: str, env: dict) -> None:
-    done = subprocess.run([sys.executable, "-m", "scai.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=600, stdin=subprocess.DEVNULL)
-    assert done.returncode == 0, done.stderr[-3000:]
+def _cli(*commands: list[str], env: dict) -> None:
+    """Run CLI commands side by side (they are independent) and wait for all of them."""
+    procs = [subprocess.Popen([sys.executable, "-m", "scai.cli", *args], env=env, text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL) for args in commands]
+    for args, proc in zip(commands, procs):
+        _, err = proc.communicate(timeout=1500)
+        assert proc.returncode == 0, f"scai {args[0]} failed: {err[-3000:]}"
 
 
 def _cai_run(root: Path, out: Path) -> str:
@@ -105,11 +112,35 @@ def _broken_runs(root: Path, contract_id: str, converse_id: str, png: Path) -> d
     interrupted.log("constitution", {"principles": ["Share fairly."], "epoch": 0}, key="c0")
     interrupted.finish("interrupted", error="interrupted by the user (Ctrl-C)")
     diff = store.create_run("diff", {"kind": "diff", "a": "local", "b": "local"}, name="diff-demo")
-    diff.log("result", {"separability": 0.81, "map_png": str(png),
-                        "clusters": [{"id": 0, "size": 5, "label": "refuses politely"},
-                                     {"id": 1, "size": 3, "label": "answers tersely"}],
-                        "axes": [{"name": "verbosity", "a": 0.2, "b": 0.7}]})
+    # supervise results in the shapes `scai diff`, `scai bench` and `scai drift` log (abridged)
+    diff.log("result", {
+        "labels": ["short", "long"], "n_answers": 16, "embedding_distance": 0.31,
+        "energy_distance": 0.12, "energy_p_value": 0.01, "expected_share_a": 0.5,
+        "separability": {"accuracy": 0.81}, "embedding_separability": {"accuracy": 0.9},
+        "map_png": str(png),
+        "clusters": [{"id": 0, "size": 5, "n_a": 4, "n_b": 1, "share_a": 0.8, "p_adjusted": 0.04,
+                      "significant": True, "name": "refuses politely", "examples": [
+                          {"side": "short", "prompt": "Help?", "text": "No, sorry."}]},
+                     {"id": 1, "size": 3, "n_a": 1, "n_b": 2, "name": "answers tersely"}],
+        "axes": [{"name": "verbosity", "description": "how long", "coefficient": -1.2,
+                  "mean_score": {"n": 8, "mean": -0.5, "sem": 0.1, "ci_low": -0.7,
+                                 "ci_high": -0.3}}]})
     diff.finish("completed")
+    bench = store.create_run("bench", {"kind": "bench", "model": "local"}, name="bench-demo")
+    score = {"mean": 0.4, "ci_low": 0.2, "ci_high": 0.6, "n": 10, "answers": 10,
+             "parse_failures": 1, "parsed_mean": 0.44, "chance": 0.25}
+    bench.log("result", {"model": "local", "samples": 1, "seed": 0, "temperature": 0.0,
+                         "per_subtask": {"self_prediction": score, "value_stability": score},
+                         "overall": score})
+    bench.finish("completed")
+    drift = store.create_run("drift", {"kind": "drift"}, name="drift-demo")
+    drift.log("result", {"method": "sft", "out_dir": str(root / "drift"), "report": "",
+                         "plot": None, "rounds": [
+        {"round": k, "model": f"hf:r{k}", "examples": 4, "training": {"loss": 2 - k / 2},
+         "vs_base": {"embedding_distance": 0.1 * k, "cluster_shift": 0.2 * k},
+         "vs_prev": {"embedding_distance": 0.1, "cluster_shift": 0.2},
+         "bench": {"overall": 0.5 - 0.1 * k}} for k in range(3)]})
+    drift.finish("completed")
     running = store.create_run("contract", source.config, name="still-going")
     running.log("constitution", {"principles": ["Be kind."], "epoch": 0}, key="c0")
     with sqlite3.connect(root / "scai.sqlite") as db:  # damage two payloads, as a crash might
@@ -118,7 +149,8 @@ def _broken_runs(root: Path, contract_id: str, converse_id: str, png: Path) -> d
         db.execute("UPDATE events SET payload = '{\"principles\": [\"cut' WHERE run_id = ? AND "
                    "type = 'constitution' AND key = 'c1'", (garbled.id,))
     return {"garbled": garbled.id, "no_transcript": no_transcript.id, "unknown": unknown.id,
-            "interrupted": interrupted.id, "diff": diff.id, "running": running.id}
+            "interrupted": interrupted.id, "diff": diff.id, "running": running.id,
+            "bench": bench.id, "drift": drift.id}
 
 
 def build(base: Path) -> UiStore:
@@ -128,8 +160,8 @@ def build(base: Path) -> UiStore:
         return _BUILT
     root = base / "runs"
     env = {**os.environ, "SCAI_RUNS_DIR": str(root), "SCAI_CACHE_DIR": str(base / "cache")}
-    _cli(*SIMULATE, "--out", str(base / "contract"), env=env)
-    _cli(*CONVERSE, "--out", str(base / "converse"), env=env)
+    _cli([*SIMULATE, "--out", str(base / "contract")],
+         [*CONVERSE, "--out", str(base / "converse")], env=env)
     from scai.store import RunStore
 
     store = RunStore(root)

@@ -29,9 +29,19 @@ def _cai(reader: StoreReader, data: RunData) -> list[Block]:
     return cai_blocks(data)
 
 
+def _supervise(kind: str) -> Callable[[StoreReader, RunData], list[Block]]:
+    def build(reader: StoreReader, data: RunData) -> list[Block]:
+        from scai.report import supervise
+
+        return getattr(supervise, f"{kind}_blocks")(data)
+
+    return build
+
+
 # kind -> builder of the blocks above the generic part of the page
 KIND_PAGES: dict[str, Callable[[StoreReader, RunData], list[Block]]] = {
     "contract": _contract, "converse": _converse, "cai": _cai,
+    "diff": _supervise("diff"), "bench": _supervise("bench"), "drift": _supervise("drift"),
 }
 KNOWN_KINDS = {*KIND_PAGES, "batch", "ask", "diff", "bench", "drift", "sweep"}
 

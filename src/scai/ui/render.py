@@ -34,7 +34,7 @@ def table_frame(t: Table):
     frame = pd.DataFrame(t.rows, columns=columns)
     for c in frame.columns:
         kinds = {type(v) for v in frame[c] if v is not None}
-        if len(kinds) > 1 and not kinds <= {int, float}:
+        if (len(kinds) > 1 and not kinds <= {int, float}) or kinds == {str}:
             frame[c] = frame[c].map(lambda v: "" if v is None else str(v))
     return frame
 
@@ -50,7 +50,20 @@ def _fold(title: str, expanded: bool, folded: bool):
 
 def draw(blocks: list[Block], folded: bool = False) -> None:
     """Streamlit elements for `blocks`; `folded` when already inside an expander."""
-    for b in blocks:
+    i = 0
+    while i < len(blocks):
+        # consecutive figures side by side, up to three a row
+        run = 0
+        while i + run < len(blocks) and isinstance(blocks[i + run], Figure) and run < 3:
+            run += 1
+        if run > 1:
+            for col, fig in zip(st.columns(run), blocks[i:i + run]):
+                with col:
+                    st.pyplot(fig.figure, clear_figure=False)
+            i += run
+            continue
+        b = blocks[i]
+        i += 1
         if isinstance(b, Heading):
             (st.header if b.level <= 2 else st.subheader)(b.text)
         elif isinstance(b, Markdown):
@@ -62,7 +75,8 @@ def draw(blocks: list[Block], folded: bool = False) -> None:
                 st.caption(b.caption)
             st.dataframe(table_frame(b), hide_index=True, width="stretch")
         elif isinstance(b, Figure):
-            st.pyplot(b.figure, clear_figure=False)
+            with st.columns([3, 2])[0]:  # a lone figure at a readable size
+                st.pyplot(b.figure, clear_figure=False)
         elif isinstance(b, Image):
             if b.path.is_file():
                 st.image(str(b.path), caption=b.caption)

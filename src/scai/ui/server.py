@@ -19,6 +19,7 @@ def streamlit_command(port: int, host: str) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(APP), "--server.address", host,
             "--server.port", str(port), "--server.headless", "true",
             "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+            "--client.toolbarMode", "viewer",
             "--global.developmentMode", "false"]
 
 
@@ -34,9 +35,13 @@ def serve(runs_dir: Path | None, port: int, host: str, echo=print) -> int:
                           "pass --runs-dir)")
     env = {**os.environ, "SCAI_RUNS_DIR": str(root)}
     proc = subprocess.Popen(streamlit_command(port, host), env=env, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            # single-threaded here, so preexec_fn is safe
+                            preexec_fn=_die_with_parent if sys.platform == "linux" else None)  # noqa: PLW1509
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     echo(f"scai dashboard on http://{shown}:{port}  (store {root}, read-only; Ctrl-C stops it)")
+    # `kill` (SIGTERM) stops the dashboard the way Ctrl-C does
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         assert proc.stdout is not None
         for line in proc.stdout:  # Streamlit's own banner repeats the URL: keep errors only
@@ -44,10 +49,34 @@ def serve(runs_dir: Path | None, port: int, host: str, echo=print) -> int:
                 echo(line.rstrip())
         return proc.wait()
     except KeyboardInterrupt:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         echo("dashboard stopped")
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if proc.poll() is None:
+            _stop(proc)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Ask Streamlit to stop (SIGINT), then insist: it can linger on open browser sessions."""
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
+def _die_with_parent() -> None:
+    """Linux: the Streamlit child is killed if `scai ui` itself is killed outright."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
