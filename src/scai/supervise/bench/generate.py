@@ -32,23 +32,31 @@ from scai.supervise.bench.items import (
     write_items,
 )
 
+# No string length limits in the schemas: llama.cpp expands them into grammars so large that
+# sampling slows to a crawl. Lengths are checked on the parsed item instead.
 CHOICE_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["question", "choices", "answer"],
     "properties": {
-        "question": {"type": "string", "minLength": 20, "maxLength": 700},
-        "choices": {"type": "array", "minItems": 4, "maxItems": 4,
-                    "items": {"type": "string", "minLength": 3, "maxLength": 200}},
+        "question": {"type": "string"},
+        "choices": {"type": "array", "minItems": 4, "maxItems": 4, "items": {"type": "string"}},
         "answer": {"enum": list(LETTERS[:4])},
     },
 }
 STATEMENT_SCHEMA = {
     "type": "object", "additionalProperties": False, "required": ["question", "statement", "answer"],
     "properties": {
-        "question": {"type": "string", "minLength": 20, "maxLength": 700},
-        "statement": {"type": "string", "minLength": 5, "maxLength": 300},
+        "question": {"type": "string"},
+        "statement": {"type": "string"},
         "answer": {"enum": ["true", "false"]},
     },
 }
+MAX_CHARS = {"question": 700, "statement": 300, "choice": 200}
+
+
+def _too_long(data: dict) -> bool:
+    return (len(data["question"]) > MAX_CHARS["question"]
+            or len(data.get("statement") or "") > MAX_CHARS["statement"]
+            or any(len(c) > MAX_CHARS["choice"] for c in data.get("choices") or []))
 
 
 class SubtaskGeneration(BaseModel):
@@ -157,6 +165,9 @@ def generate_items(
         prov = Provenance(source="generated", model=c.name, from_items=[e.id for e in examples],
                           prompt=f"generate_{kind}", sample_seed=params.seed, attempt=attempt,
                           created_at=now_iso())
+        if _too_long(data) or any(len(c.strip()) < 3 for c in data.get("choices") or []):
+            t.invalid += 1
+            return
         try:
             item = BenchItem(id=content_id(subtask, data["question"], body), subtask=subtask,
                              provenance=prov, **data)

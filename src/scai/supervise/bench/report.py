@@ -90,6 +90,8 @@ def write_outputs(result: BenchResult, items: Sequence[BenchItem],
          "accuracy of always choosing the longest choice (multiple-choice items only)."), "",
         "Subtasks: " + "; ".join(f"`{k}` = {v}" for k, v in SUBTASK_TITLES.items()
                                  if k in result.per_subtask) + ".", "",
+        "Answers given (all subtasks): " + ", ".join(
+            f"{k} {v}" for k, v in result.overall.answer_counts.items()) + ".", "",
         f"![accuracy per subtask]({chart.name})", "",
     ]
     (folder / "report.md").write_text("\n".join(lines), encoding="utf-8")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -55,6 +56,9 @@ class Score(BaseModel):
     longest_choice: float | None = Field(
         None, description="Accuracy of always picking the longest option (multiple choice only): "
         "a check that labels cannot be guessed from option length.")
+    answer_counts: dict[str, int] = Field(
+        default_factory=dict, description="How often each option was answered: a model that "
+        "always says 'B' or 'true' shows up here, not only as near-chance accuracy.")
 
     def fmt(self) -> str:
         if self.mean is None:
@@ -108,6 +112,8 @@ def score(items: Sequence[BenchItem], answers: Sequence[ItemAnswer]) -> Score:
         parsed_mean=sum(parsed) / pn if pn else None, parsed_ci_low=plo, parsed_ci_high=phi,
         parsed_n=pn, chance=sum(it.chance for it in items) / len(items) if items else None,
         longest_choice=_longest_choice(items),
+        answer_counts=dict(sorted(Counter(a.answer for rows in answered for a in rows
+                                          if a.answer is not None).items())),
     )
 
 

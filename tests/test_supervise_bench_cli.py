@@ -1,0 +1,51 @@
+"""`scai bench` end to end on the embedded model (SmolLM2-135M), kept tiny."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from scai.store import RunStore
+from scai.supervise.bench import SUBTASKS, default_seeds_path, load_items, write_items
+from tests.conftest import scai
+
+
+@pytest.mark.slow
+def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
+    gen = tmp_path / "gen.jsonl"
+    r = scai("bench", "generate", "--target", "1", "--subtasks",
+             "own_vs_others,influence_desirability", "--out", str(gen))
+    assert r.returncode == 0, r.stderr
+    assert "parse failures" in r.stdout
+    made = load_items(gen)  # whatever the small model wrote is valid, or it was not written
+    assert made and {it.subtask for it in made} <= {"own_vs_others", "influence_desirability"}
+    assert all(it.provenance.model == "local" and it.provenance.from_items for it in made)
+
+    r = scai("bench", "validate", str(gen), "--judges", "local", "--against",
+             str(default_seeds_path()))
+    assert r.returncode == 0, r.stderr
+    summary = json.loads((tmp_path / "gen.summary.json").read_text())
+    counts = summary["per_subtask"].values()
+    assert sum(c["input"] for c in counts) == len(made)
+    kept = load_items(tmp_path / "gen.kept.jsonl") if (tmp_path / "gen.kept.jsonl").read_text() \
+        else []
+    rejected_rows = (tmp_path / "gen.rejected.jsonl").read_text().splitlines()
+    assert len(kept) + len(rejected_rows) == len(made)
+    for it in kept:
+        assert it.validation.judge_answers["local"][0] == it.answer
+
+    subset = tmp_path / "subset.jsonl"
+    seeds = load_items(default_seeds_path())
+    write_items(subset, [it for s in SUBTASKS for it in [x for x in seeds if x.subtask == s][:2]])
+    r = scai("bench", "run", str(subset), "--model", "local", "--out", str(tmp_path / "res"))
+    assert r.returncode == 0, r.stderr
+    assert "overall" in r.stdout and "chance" in r.stdout
+    result = json.loads((tmp_path / "res" / "results.json").read_text())
+    assert set(result["per_subtask"]) == set(SUBTASKS) and result["overall"]["n"] == 10
+    assert result["overall"]["parse_failures"] == 0  # the answer is grammar-constrained
+    assert (tmp_path / "res" / "bench_accuracy.png").exists()
+    assert "Wilson" in (tmp_path / "res" / "report.md").read_text()
+    run = RunStore().list_runs(kind="bench")[0]
+    assert run.status == "completed" and result["run_id"] == run.id
+    assert RunStore().events(run.id, "result")[-1].payload["overall"]["n"] == 10
