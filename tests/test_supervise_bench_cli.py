@@ -15,7 +15,7 @@ from tests.conftest import scai
 def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
     gen = tmp_path / "gen.jsonl"
     r = scai("bench", "generate", "--target", "1", "--subtasks",
-             "own_vs_others,influence_desirability", "--out", str(gen))
+             "own_vs_others,influence_desirability", "--out", str(gen), timeout=900)
     assert r.returncode == 0, r.stderr
     assert "parse failures" in r.stdout
     made = load_items(gen)  # whatever the small model wrote is valid, or it was not written
@@ -23,7 +23,7 @@ def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
     assert all(it.provenance.model == "local" and it.provenance.from_items for it in made)
 
     r = scai("bench", "validate", str(gen), "--judges", "local", "--against",
-             str(default_seeds_path()))
+             str(default_seeds_path()), timeout=900)
     assert r.returncode == 0, r.stderr
     summary = json.loads((tmp_path / "gen.summary.json").read_text())
     counts = summary["per_subtask"].values()
@@ -38,7 +38,7 @@ def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
     subset = tmp_path / "subset.jsonl"
     seeds = load_items(default_seeds_path())
     write_items(subset, [it for s in SUBTASKS for it in [x for x in seeds if x.subtask == s][:2]])
-    r = scai("bench", "run", str(subset), "--model", "local", "--out", str(tmp_path / "res"))
+    r = scai("bench", "run", str(subset), "--model", "local", "--out", str(tmp_path / "res"), timeout=900)
     assert r.returncode == 0, r.stderr
     assert "overall" in r.stdout and "chance" in r.stdout
     result = json.loads((tmp_path / "res" / "results.json").read_text())
