@@ -38,7 +38,8 @@ def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
     subset = tmp_path / "subset.jsonl"
     seeds = load_items(default_seeds_path())
     write_items(subset, [it for s in SUBTASKS for it in [x for x in seeds if x.subtask == s][:2]])
-    r = scai("bench", "run", str(subset), "--model", "local", "--out", str(tmp_path / "res"), timeout=900)
+    r = scai("bench", "run", str(subset), "--model", "local", "--out", str(tmp_path / "res"),
+             timeout=900)
     assert r.returncode == 0, r.stderr
     assert "overall" in r.stdout and "chance" in r.stdout
     result = json.loads((tmp_path / "res" / "results.json").read_text())
