@@ -78,8 +78,8 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def diff(
-        first: str = typer.Argument(..., metavar="A", help="Model string of side A, or a "
-                                    "`kind: diff` config file (.yaml)."),
+        first: str | None = typer.Argument(None, metavar="A", help="Model string of side A, or "
+                                           "a `kind: diff` config file (.yaml)."),
         second: str | None = typer.Argument(None, metavar="B", help="Model string of side B."),
         system_a: str | None = typer.Option(None, "--system-a", help="System prompt of A (TEXT "
                                             "or @FILE)."),
@@ -109,10 +109,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compare two models (or one model under two prompts/constitutions): sample answers,
         embed and cluster them, test each cluster, name the differences, score behaviour axes."""
+        from scai.errors import ConfigError
         from scai.recording import stored_config
         from scai.supervise.diff import DiffConfig, run_diff
 
         store = _store(runs_dir)
+        if first is None and not resume:
+            raise ConfigError("scai diff: give two models (scai diff A B), a `kind: diff` config "
+                              "file, or --resume RUN")
         if resume:
             cfg = stored_config(store, resume, "diff", DiffConfig)
         else:

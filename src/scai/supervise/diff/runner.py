@@ -95,6 +95,17 @@ class DiffResult(BaseModel):
     answers_path: str | None = None
     wall_s: float = 0.0
 
+    @property
+    def metrics(self) -> dict[str, float | None]:
+        """Headline numbers (for sweeps and run summaries)."""
+        return {"embedding_distance": self.embedding_distance,
+                "energy_distance": self.energy_distance, "energy_p_value": self.energy_p_value,
+                "clusters": float(len(self.clusters)),
+                "significant_clusters": float(sum(c.significant for c in self.clusters)),
+                "axes_accuracy": self.separability.accuracy,
+                "embedding_accuracy": self.embedding_separability.accuracy,
+                "failures": float(self.failures.total)}
+
 
 def _client(model: ModelSettings | ModelClient | str | None, cache, run: Run | None,
             backend: Backend | None) -> ModelClient | None:
@@ -299,10 +310,6 @@ def run_diff(
             judge=cfg.judge, clusters=cfg.clusters, axes=cfg.axes, seed=cfg.seed,
             out_dir=target, run=run, cache=cache, backend=backend, progress=progress)
         run.log("result", result.model_dump(mode="json"))
-        run.finish("completed", summary={
-            "labels": list(result.labels), "n_answers": result.n_answers,
-            "embedding_distance": result.embedding_distance,
-            "energy_p_value": result.energy_p_value,
-            "significant_clusters": sum(c.significant for c in result.clusters),
-            "axes_accuracy": result.separability.accuracy, "report": result.report_html})
+        run.finish("completed", summary={"labels": list(result.labels), **result.metrics,
+                                         "report": result.report_html})
     return result

@@ -49,7 +49,7 @@ def choose_clusters(
         from sklearn.cluster import HDBSCAN
 
         labels = HDBSCAN(min_cluster_size=min(min_cluster_size, max(2, n // 2)),
-                         metric="euclidean").fit_predict(x)
+                         metric="euclidean", copy=True).fit_predict(x)
         found = sorted(set(labels.tolist()) - {-1})
         return Clustering(labels=labels.tolist(), k=len(found), method="hdbscan",
                           criterion=f"density (HDBSCAN, min_cluster_size={min_cluster_size})",

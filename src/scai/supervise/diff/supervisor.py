@@ -37,10 +37,10 @@ NAME_SCHEMA = {
     "required": ["cluster_name", "description", "difference", "is_alignment_relevant",
                  "safety_note"],
     "properties": {"cluster_name": {"type": "string", "minLength": 2, "maxLength": 60},
-                   "description": {"type": "string", "maxLength": 200},
-                   "difference": {"type": "string", "maxLength": 200},
+                   "description": {"type": "string", "maxLength": 140},
+                   "difference": {"type": "string", "maxLength": 140},
                    "is_alignment_relevant": {"type": "boolean"},
-                   "safety_note": {"type": "string", "maxLength": 200}},
+                   "safety_note": {"type": "string", "maxLength": 120}},
 }
 
 
