@@ -21,7 +21,7 @@ from scai.supervise.bench import (
 from scai.supervise.bench.generate import generate_items
 from scai.supervise.bench.score import score
 from tests.bench_backends import answer, client
-from tests.conftest import scai
+from tests.conftest import REPO, scai
 
 
 def test_shipped_seeds_cover_every_subtask_and_cannot_be_gamed_by_option_length():
@@ -37,6 +37,8 @@ def test_shipped_seeds_cover_every_subtask_and_cannot_be_gamed_by_option_length(
     result = score(items, [])  # no answers: only the item-level baselines
     assert result.n == 0 and result.chance == pytest.approx(sum(it.chance for it in items) / 110)
     assert result.longest_choice < 0.35  # picking the longest option is near chance (0.25)
+    example = load_items(REPO / "examples" / "supervise" / "bench-custom.jsonl")
+    assert {it.subtask for it in example} == set(SUBTASKS)
 
 
 def _item(i, subtask="own_vs_others", label="A", statement=False, question="Which is right?"):
