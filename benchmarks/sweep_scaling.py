@@ -2,12 +2,13 @@
 
     python benchmarks/sweep_scaling.py [--workers 2]
 
-The runs: examples/contract/ultimatum.yaml cut to one epoch of 4 games (3 mixed, 1 between two
-assistants), no learning, 4 temperatures x 2 seeds, on the embedded model, cache off. Sequential
-runs go through the same code a worker uses (scai.sweep.work.run_one) in one process, so the
-model is loaded once there too; it is timed with llama.cpp on all cores (SCAI_THREADS=2, what a
-lone `scai simulate` uses) and on one. The sweep uses WORKERS workers of one thread each; its
-time is given with and without starting Ray.
+The runs: examples/contract/ultimatum.yaml cut to one epoch of 2 games between a user and the
+assistant (one assistant call each), no learning, 4 temperatures x 2 seeds, on the embedded
+model, cache off. Sequential runs go through the same code a worker uses
+(scai.sweep.work.run_one) in one process, so the model is loaded once there too; llama.cpp runs
+on one thread (on a busy 2-core machine, 2 threads per process are many times slower) or on
+--seq-threads. The sweep uses WORKERS workers of one thread each; its time is given with and
+without starting Ray.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ REPO = Path(__file__).resolve().parents[1]
 SWEEP = {
     "kind": "sweep", "name": "bench-scaling",
     "base": str(REPO / "examples" / "contract" / "ultimatum.yaml"),
-    "set": ["epochs=1", "task.pairs={mixed: 3, flexible_flexible: 1}", "learner.type=none"],
+    "set": ["epochs=1", "task.pairs={mixed: 2}", "task.messages=false", "learner.type=none",
+            "params.max_tokens=32"],
     "grid": {"params.temperature": [0.3, 0.7, 1.0, 1.3]}, "seeds": 2, "cache": False,
 }
 
@@ -52,6 +54,7 @@ def sequential(folder: Path) -> dict:
     for spec in p.runs:
         r = run_one(spec.name, spec.kind, spec.config, str(folder / "seq" / spec.name), False)
         assert r.ok, r.error
+        print(f"  {spec.name}: {r.wall_s:.1f} s", file=sys.stderr, flush=True)
         tokens += r.tokens["completion"]
         calls += r.tokens["calls"]
     return {"wall_s": round(time.perf_counter() - start, 2), "runs": len(p.runs),
@@ -83,7 +86,7 @@ def on_ray(folder: Path, workers: int) -> dict:
 def child(mode: str, threads: int, workers: int) -> dict:
     env = {**os.environ, "SCAI_THREADS": str(threads)}
     out = subprocess.run([sys.executable, __file__, "--child", mode, "--workers", str(workers)],
-                         env=env, capture_output=True, text=True, check=True)
+                         env=env, stdout=subprocess.PIPE, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -91,6 +94,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--child", choices=["sequential", "ray"])
+    ap.add_argument("--seq-threads", type=int, nargs="+", default=[1],
+                    help="llama.cpp threads for the sequential baseline(s), e.g. 1 2")
     args = ap.parse_args()
     if args.child:
         with tempfile.TemporaryDirectory() as tmp:
@@ -98,17 +103,16 @@ def main() -> None:
             fn = sequential if args.child == "sequential" else lambda f: on_ray(f, args.workers)
             print(json.dumps(fn(Path(tmp))))
         return
-    cores = os.cpu_count() or 1
-    seq_all = child("sequential", cores, args.workers)
-    print(f"sequential, {cores} threads: {seq_all}", flush=True)
-    seq_one = child("sequential", 1, args.workers)
-    print(f"sequential, 1 thread: {seq_one}", flush=True)
+    seq = {}
+    for threads in args.seq_threads:
+        seq[threads] = child("sequential", threads, args.workers)
+        print(f"sequential, {threads} thread(s): {seq[threads]}", flush=True)
     ray_run = child("ray", 1, args.workers)
     print(f"ray, {args.workers} workers x 1 thread: {ray_run}", flush=True)
-    best_seq = min(seq_all["wall_s"], seq_one["wall_s"])
+    best_seq = min(r["wall_s"] for r in seq.values())
     print(json.dumps({
-        "runs": ray_run["runs"], "workers": args.workers, "cores": cores,
-        "sequential_all_threads_s": seq_all["wall_s"], "sequential_1_thread_s": seq_one["wall_s"],
+        "runs": ray_run["runs"], "workers": args.workers, "cores": os.cpu_count(),
+        **{f"sequential_{t}_threads_s": r["wall_s"] for t, r in seq.items()},
         "ray_s": ray_run["wall_s"], "ray_start_s": ray_run["ray_start_s"],
         "speedup_vs_best_sequential": round(best_seq / ray_run["wall_s"], 2),
         "speedup_with_ray_start": round(best_seq / (ray_run["wall_s"] + ray_run["ray_start_s"]),
