@@ -163,3 +163,13 @@ def test_report_merges_runs_into_a_table_and_plots_each_metric(tmp_path):
 def test_sweep_report_of_a_folder_that_is_not_a_sweep(tmp_path):
     r = scai("sweep-report", str(tmp_path))
     assert r.returncode != 0 and "not a sweep folder" in r.stderr
+
+
+def test_a_ray_address_nobody_answers_at_is_one_line_not_a_hang(tmp_path):
+    from tests.conftest import free_port
+
+    path = sweep_file(tmp_path, "seeds: 1\n")
+    r = scai("sweep", str(path), "--ray", f"127.0.0.1:{free_port()}", "--out", str(tmp_path / "o"),
+             timeout=60)
+    assert r.returncode != 0 and "nothing answers there" in r.stderr
+    assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()

@@ -154,11 +154,13 @@ def test_a_server_gets_at_most_max_concurrency_requests_from_the_whole_sweep(
 def test_ctrl_c_stops_the_sweep_cleanly_and_keeps_finished_runs(tmp_path, ray_cluster):
     path = sweep_file(tmp_path, "grid: {params.temperature: [0.2, 0.6, 1.0]}\ncache: false\n")
     out = tmp_path / "sw"
+    # Ctrl-C reaches Python as KeyboardInterrupt even where this test runs with SIGINT ignored.
+    boot = ("import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "sys.argv = ['scai', *sys.argv[1:]]; runpy.run_module('scai.cli', run_name='__main__')")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "scai.cli", "sweep", str(path), "--out", str(out), "--ray",
+        [sys.executable, "-c", boot, "sweep", str(path), "--out", str(out), "--ray",
          ray_cluster, "--max-parallel", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ),
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ))
     _wait_for("runs/*/done.json", out, proc)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -67,12 +68,27 @@ def _worker_env(cfg: SweepConfig, cpus: float) -> dict[str, str]:
     return env
 
 
+def _reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast on a HOST:PORT nobody answers at (Ray itself would retry for minutes)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return  # `auto`, `ray://...`: left to Ray
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ScaiError(f"--ray {address}: nothing answers there ({exc.strerror or exc}); start "
+                        "the cluster with `ray start --head`, or leave out --ray for a local "
+                        "Ray") from None
+
+
 def connect(address: str | None, cpus: int) -> tuple[bool, str]:
     """Join the cluster at `address`, reuse this process's Ray, or start a local one."""
     import ray
 
     if ray.is_initialized():
         return False, ray.get_runtime_context().gcs_address
+    if address:
+        _reachable(address)
     kwargs: dict[str, Any] = dict(include_dashboard=False, logging_level=logging.ERROR,
                                   log_to_driver=False, configure_logging=True)
     try:
@@ -93,6 +109,8 @@ def run_sweep(
 ) -> SweepSummary:
     """Run every unfinished run of the sweep; finished runs (with `done.json`) are skipped."""
     plan = plan or plan_sweep(cfg, where)
+    if ray_address:
+        _reachable(ray_address)
     folder = SweepDir(out_dir)
     folder.save_plan(plan)
     todo = [r for r in plan.runs if not folder.is_done(r.name)]
