@@ -173,3 +173,16 @@ def test_a_ray_address_nobody_answers_at_is_one_line_not_a_hang(tmp_path):
              timeout=60)
     assert r.returncode != 0 and "nothing answers there" in r.stderr
     assert "Traceback" not in r.stderr and not (tmp_path / "o").exists()
+
+
+def test_every_finite_number_of_a_result_becomes_a_named_metric():
+    from scai.stats import mean_ci
+    from scai.sweep.runners import scalars
+
+    found = scalars({"acceptance": 0.5, "games": 8, "ok": True, "gap": None,
+                     "bad": float("nan"), "text": "x",
+                     "judge": {"helpful": 4, "deep": {"too": 1}}, "ci": mean_ci([1, 3])})
+    assert found == {"acceptance": 0.5, "games": 8.0, "judge.helpful": 4.0, "ci.n": 2.0,
+                     "ci.mean": 2.0, "ci.sem": 1.0, "ci.ci_low": found["ci.ci_low"],
+                     "ci.ci_high": found["ci.ci_high"]}
+    assert found["ci.ci_low"] < 2 < found["ci.ci_high"]
