@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -37,10 +38,20 @@ class RunResult(BaseModel):
     servers: dict[str, dict[str, int]] = {}
 
 
-def _loaded_models() -> set[str]:
+_REPORTED: set[str] = set()
+_REPORTED_LOCK = threading.Lock()
+
+
+def _new_model_loads() -> list[str]:
+    """Models loaded in this process since the last call: each load is reported by one run,
+    even when several runs share the worker at once."""
     from scai.llm import llamacpp
 
-    return {f"{Path(p).name}:ctx{n}" for p, n in llamacpp._MODELS}
+    with _REPORTED_LOCK:
+        loaded = {f"{Path(p).name}:ctx{n}" for p, n in list(llamacpp._MODELS)}
+        new = sorted(loaded - _REPORTED)
+        _REPORTED.update(new)
+    return new
 
 
 def _unfinished_run(store: RunStore, kind: str) -> str | None:
@@ -68,7 +79,6 @@ def run_one(name: str, kind: str, config: dict[str, Any], run_dir: str, cache: b
     from scai.features import load_features
 
     start = time.perf_counter()
-    before = _loaded_models()
     where = dict(pid=os.getpid(), host=socket.gethostname())
     try:
         load_features()
@@ -91,9 +101,9 @@ def run_one(name: str, kind: str, config: dict[str, Any], run_dir: str, cache: b
                           "")
         return RunResult(name=name, ok=False, error=f"{detail} ({where_line})" if where_line
                          else detail, wall_s=time.perf_counter() - start,
-                         model_loads=sorted(_loaded_models() - before), **where)
+                         model_loads=_new_model_loads(), **where)
     from scai.sweep.limits import server_stats
 
     return RunResult(name=name, ok=True, metrics=metrics, wall_s=time.perf_counter() - start,
-                     model_loads=sorted(_loaded_models() - before), tokens=tokens,
+                     model_loads=_new_model_loads(), tokens=tokens,
                      servers=server_stats(), **where)
