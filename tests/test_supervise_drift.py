@@ -70,6 +70,7 @@ def test_bad_drift_config_is_one_line(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
     args = ["drift", str(REPO / "examples/supervise/drift.yaml"), "--out", str(tmp_path / "d"),
             "--rounds", "1", "--set", "generate.red_team=2", "--set", "generate.helpful=2",
@@ -78,7 +79,7 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
             "--set", "probes.samples=2", "--set", "probes.max_tokens=24",
             "--set", "bench.per_subtask=1", "--set", "compare.axes.propose=1",
             "--set", "compare.axes.max_pairs=4", "--set", "compare.clusters.permutations=49"]
-    r = scai(*args, timeout=900)
+    r = scai(*args, timeout=1200)
     assert r.returncode == 0, r.stderr[-2000:]
     out = tmp_path / "d"
     result = json.loads((out / "drift.json").read_text())

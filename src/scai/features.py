@@ -5,12 +5,13 @@ from __future__ import annotations
 import importlib
 
 FEATURE_MODULES = ["scai.batch", "scai.converse", "scai.contract", "scai.cai.config",
-                   "scai.sweep.config", "scai.supervise.diff.config"]
+                   "scai.sweep.config", "scai.supervise.diff.config",
+                   "scai.supervise.drift_config"]
 
 # Feature packages that add their own commands: each module has `register(app)`.
 FEATURE_CLIS: list[str] = ["scai.contract.cli", "scai.cai.cli", "scai.sweep.cli",
                             "scai.ui.cli", "scai.supervise.diff_cli",
-                            "scai.supervise.bench_cli"]
+                            "scai.supervise.bench_cli", "scai.supervise.drift_cli"]
 
 
 def load_features() -> None:
