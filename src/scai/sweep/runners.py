@@ -111,12 +111,22 @@ def _diff(fn, cfg, ctx: RunContext) -> dict[str, float]:
     return scalars(metrics) if isinstance(metrics, (dict, BaseModel)) else scalars(result)
 
 
+def _drift(fn, cfg, ctx: RunContext) -> dict[str, float]:
+    result = fn(cfg, ctx.out_dir, store=ctx.store, cache=ctx.cache, progress=False)
+    last = result.rounds[-1]  # where the self-training led
+    metrics = scalars(last.vs_base, "vs_base.") if last.vs_base is not None else {}
+    metrics.update(scalars(last.bench, "bench."))
+    return metrics
+
+
 RUNNERS: dict[str, Runner] = {
     "contract": Runner("scai.contract.simulate:simulate", _contract),
     "converse": Runner("scai.converse:run_converse", _converse),
     "batch": Runner("scai.batch:run_batch", _batch, seed_key="params.seed"),
     "cai": Runner("scai.cai.pipeline:run_cai", _cai, resumable=False),
     "diff": Runner("scai.supervise.diff:run_diff", _diff),
+    # A drift run resumes from its own folder (finished rounds are kept there).
+    "drift": Runner("scai.supervise.drift:run_drift", _drift),
 }
 
 
