@@ -135,3 +135,27 @@ def test_merged_axes_keep_fixed_first_and_rank_proposals_by_how_often_they_came_
                   {"axis": "Verbosity", "meaning": "again"}]]
     axes = merge_proposals(fixed, proposals, 2)
     assert [a.name for a in axes] == ["Refuses", "verbosity", "Hedging"]
+
+
+def test_prompt_centring_turns_topic_clusters_into_behaviour_clusters(world):
+    from scai.supervise.diff.statistics import center_by_prompt
+
+    rng, _ = world
+    # 6 prompts, each its own strong topic direction; A's and B's 5 answers per prompt differ
+    # only by a small shared style direction (B, say, always adds a disclaimer).
+    topics = rng.standard_normal((6, 384))
+    style = rng.standard_normal(384) * 0.25
+    rows, is_a, prompts = [], [], []
+    for p, t in enumerate(topics):
+        for side in (True, False):
+            for _ in range(5):
+                rows.append(t + (0 if side else style) + 0.03 * rng.standard_normal(384))
+                is_a.append(side)
+                prompts.append(f"p{p}")
+    x = np.array(rows)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    raw = cluster_tests(choose_clusters(x, k_min=2, k_max=8).labels, is_a)
+    assert not any(t.significant for t in raw)  # topic clusters: every share is 0.5
+    centred = choose_clusters(center_by_prompt(x, prompts), k_min=2, k_max=8)
+    tests = cluster_tests(centred.labels, is_a)
+    assert centred.k == 2 and all(t.significant and t.share_a in (0.0, 1.0) for t in tests)

@@ -40,7 +40,8 @@ def proposal_schema(n: int) -> dict:
 
 
 # Proposed "axes" that only name a side or a response say nothing about behaviour.
-_NOT_AXES = re.compile(r"^(model|response|answer|assistant)(_?[a-z0-9])?$|^(a|b|axis|none)$")
+_NOT_AXES = re.compile(r"^(model|response|answer|assistant)(_?[a-z0-9])?$|"
+                       r"^(a|b|axis|none|name|short_name|quality)$")
 
 
 def merge_proposals(fixed: Sequence[AxisSpec], proposals: Sequence[list[dict]], n: int

@@ -36,6 +36,9 @@ class ClusterSettings(ConfigModel):
     method: Literal["kmeans", "hdbscan"] = Field(
         "kmeans", description="kmeans: k in [k_min, k_max] with the best silhouette; hdbscan: "
         "density-based, k found by the algorithm (noise points form cluster -1).")
+    center: Literal["prompt", "none"] = Field(
+        "prompt", description="prompt: cluster each answer's embedding minus the mean answer to "
+        "its prompt (clusters of behaviour, not of topic); none: the raw embeddings.")
     k_min: int = Field(2, ge=2, le=100, description="Smallest k tried (kmeans).")
     k_max: int = Field(10, ge=2, le=100, description="Largest k tried (kmeans; capped at n-1).")
     min_cluster_size: int = Field(5, ge=2, le=10_000, description="Smallest cluster (hdbscan).")

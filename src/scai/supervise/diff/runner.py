@@ -26,6 +26,7 @@ from scai.supervise.diff.report import draw_map, markdown, project, to_html
 from scai.supervise.diff.sampling import Answer, sample_answers, system_prompt
 from scai.supervise.diff.statistics import (
     Clustering,
+    center_by_prompt,
     choose_clusters,
     cluster_tests,
     embedding_distance,
@@ -169,8 +170,12 @@ def compare(
     x = embed([a.text for a in answers])
     pids = [a.prompt_id for a in answers]
 
-    clustering = choose_clusters(x, method=cs.method, k_min=cs.k_min, k_max=cs.k_max,
+    # Clusters (and the map) use prompt-centred embeddings by default: behaviour, not topic.
+    xc = center_by_prompt(x, pids) if cs.center == "prompt" else x
+    clustering = choose_clusters(xc, method=cs.method, k_min=cs.k_min, k_max=cs.k_max,
                                  min_cluster_size=cs.min_cluster_size, seed=seed)
+    if cs.center == "prompt":
+        clustering.criterion += ", on prompt-centred embeddings"
     cl = np.asarray(clustering.labels)
     tests = cluster_tests(cl, is_a, correction=cs.correction, alpha=cs.alpha)
     distance = embedding_distance(x, is_a, pids)
@@ -246,14 +251,15 @@ def compare(
         embedding_separability=esep, failures=failures,
     )
     if out_dir is not None:
-        write_report(result, out_dir, x, is_a, cl, answers, projection=cs.projection, seed=seed)
+        write_report(result, out_dir, xc, is_a, cl, answers, projection=cs.projection,
+                     seed=seed, centred=cs.center == "prompt")
     result.wall_s = round(time.perf_counter() - start, 2)
     return result
 
 
 def write_report(result: DiffResult, out_dir: Path, x: np.ndarray, is_a: np.ndarray,
                  cl: np.ndarray, answers: Sequence[Answer], *, projection: str = "pca",
-                 seed: int = 0) -> None:
+                 seed: int = 0, centred: bool = False) -> None:
     """Write map PNG, answers JSONL, report.md and report.html; record the paths in `result`."""
     import json
 
@@ -263,7 +269,7 @@ def write_report(result: DiffResult, out_dir: Path, x: np.ndarray, is_a: np.ndar
     draw_map(project(x, projection, seed), is_a, cl, result.labels,
              {c.id for c in result.clusters if c.significant}, map_png,
              f"{result.labels[0]} vs {result.labels[1]}: answers ({projection.upper()} of "
-             f"MiniLM embeddings); * = significant cluster")
+             f"{'prompt-centred ' if centred else ''}MiniLM embeddings); * = significant cluster")
     answers_path = out_dir / "answers.jsonl"
     with answers_path.open("w", encoding="utf-8") as fh:
         for a, c in zip(answers, cl.tolist(), strict=True):

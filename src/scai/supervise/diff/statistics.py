@@ -18,6 +18,22 @@ from pydantic import BaseModel
 from scai.stats import Estimate, mean_ci
 
 
+def center_by_prompt(x: np.ndarray, prompt_ids: Sequence[str]) -> np.ndarray:
+    """Each answer minus the mean of all answers (both sides) to its prompt, re-normalised.
+
+    Raw answer embeddings cluster by topic (every answer about sleep lands together, A's and B's
+    alike); what is left after removing the prompt's mean is how an answer departs from the
+    typical answer to that prompt: length, tone, refusing, hedging. Clusters of these residuals
+    are clusters of behaviour."""
+    pids = np.asarray(prompt_ids)
+    out = np.array(x, dtype=float, copy=True)
+    for pid in dict.fromkeys(prompt_ids):
+        m = pids == pid
+        out[m] -= out[m].mean(0)
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.maximum(norms, 1e-9)
+
+
 class Clustering(BaseModel):
     """Cluster labels for each row, with how k was chosen."""
 
