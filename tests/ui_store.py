@@ -43,13 +43,12 @@ _BUILT: UiStore | None = None
 
 
 def _cli(*commands: list[str], env: dict) -> None:
-    """Run CLI commands side by side (they are independent) and wait for all of them."""
-    procs = [subprocess.Popen([sys.executable, "-m", "scai.cli", *args], env=env, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL) for args in commands]
-    for args, proc in zip(commands, procs):
-        _, err = proc.communicate(timeout=1500)
-        assert proc.returncode == 0, f"scai {args[0]} failed: {err[-3000:]}"
+    """Run CLI commands one after the other (two embedded models at once on 2 cores only
+    fight over them)."""
+    for args in commands:
+        done = subprocess.run([sys.executable, "-m", "scai.cli", *args], capture_output=True,
+                              text=True, env=env, timeout=1500, stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, f"scai {args[0]} failed: {done.stderr[-3000:]}"
 
 
 def _cai_run(root: Path, out: Path) -> str:
@@ -88,6 +87,25 @@ def _cai_run(root: Path, out: Path) -> str:
         mp.setattr(pipeline, "eval_stage", evaluate)
         pipeline.run_cai(config, out, seeds=2, progress=False, store=RunStore(root))
     return RunStore(root).list_runs(kind="cai")[0].id
+
+
+def _map_png(path: Path) -> Path:
+    """A stand-in for the embedding map `scai diff` draws (two clouds of answers)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = __import__("random").Random(0)
+    fig, ax = plt.subplots(figsize=(4, 3))
+    for dx, colour, label in ((0, "#c33", "short"), (2, "#357", "long")):
+        ax.scatter([rng.gauss(dx, 0.6) for _ in range(8)], [rng.gauss(0, 0.6) for _ in range(8)],
+                   color=colour, label=label, s=14)
+    ax.set_title("embedding map (test stand-in)", fontsize=9)
+    ax.legend(fontsize=7)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def _broken_runs(root: Path, contract_id: str, converse_id: str, png: Path) -> dict[str, str]:
@@ -170,7 +188,7 @@ def build(base: Path) -> UiStore:
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("SCAI_CACHE_DIR", str(base / "cache"))
         cai = _cai_run(root, base / "cai")
-    broken = _broken_runs(root, contract[0], converse, base / "contract" / "offered_share.png")
+    broken = _broken_runs(root, contract[0], converse, _map_png(base / "map.png"))
     _BUILT = UiStore(root=root, contract=contract, converse=converse, cai=cai, **broken)
     return _BUILT
 

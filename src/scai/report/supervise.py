@@ -72,11 +72,16 @@ def diff_blocks(data: RunData) -> list[Block]:
     axes = res.get("axes") or []
     if axes:
         cols = ["name", "description", "mean_score", "coefficient", "judged", "disagreements"]
-        out += [Heading("Axes", 3), Table(cols, [[
-            Estimate.model_validate(a["mean_score"]).fmt() if isinstance(a.get("mean_score"), dict)
-            else _r(a.get(k)) if k != "mean_score" else "" for k in cols] for a in axes],
-            caption=f"mean_score > 0: {labels[0]} shows more of it")]
+        out += [Heading("Axes", 3), Table(cols, [[_axis_cell(a, k) for k in cols] for a in axes],
+                                          caption=f"mean_score > 0: {labels[0]} shows more of it")]
     return out
+
+
+def _axis_cell(axis: dict[str, Any], key: str) -> Any:
+    value = axis.get(key)
+    if key == "mean_score" and isinstance(value, dict):
+        return Estimate.model_validate(value).fmt()
+    return _r(value)
 
 
 def _wilson(score: dict[str, Any]) -> Estimate:
