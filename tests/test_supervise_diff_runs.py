@@ -153,3 +153,21 @@ def test_example_config_validates_and_names_two_constitutions():
     res = scai("validate", str(Path(__file__).parents[1] / "examples/supervise/diff.yaml"))
     assert res.returncode == 0, res.stderr
     assert "kind: diff" in res.stdout and "diff_cautious.yaml" in res.stdout
+
+
+def test_cli_arguments_become_the_same_config_a_file_would_give(tmp_path):
+    from scai.supervise.diff_cli import build_config
+
+    example = Path(__file__).parents[1] / "examples/supervise/diff.yaml"
+    common = dict(system_a=None, system_b=None, constitution_a=None, constitution_b=None,
+                  labels=None, prompts=None, limit=None, out_dir=None, supervisor=None,
+                  judge=None)
+    cfg = build_config(str(example), None, overrides=["clusters.correction=bh"],
+                       samples=3, seed=7, **common)
+    assert (cfg.samples, cfg.seed, cfg.clusters.correction) == (3, 7, "bh")
+    assert cfg.a.constitution.exists() and cfg.b.label == "expansive"
+    (tmp_path / "sys.txt").write_text("Be brief.\n")
+    cfg = build_config("local", "local", overrides=[], samples=None, seed=None,
+                       **{**common, "system_a": "@sys.txt", "judge": "hf:local"})
+    assert cfg.a.system == "Be brief." and (cfg.a.label, cfg.b.label) == ("local (A)", "local (B)")
+    assert cfg.judge.model == "hf:local" and cfg.supervisor.model == "local"
