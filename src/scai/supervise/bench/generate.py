@@ -165,7 +165,7 @@ def generate_items(
         prov = Provenance(source="generated", model=c.name, from_items=[e.id for e in examples],
                           prompt=f"generate_{kind}", sample_seed=params.seed, attempt=attempt,
                           created_at=now_iso())
-        if _too_long(data) or any(len(c.strip()) < 3 for c in data.get("choices") or []):
+        if _too_long(data) or any(len(opt.strip()) < 3 for opt in data.get("choices") or []):
             t.invalid += 1
             return
         try:
