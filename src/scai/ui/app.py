@@ -24,10 +24,20 @@ def open_reader() -> StoreReader | None:
         return None
 
 
+@st.cache_data(ttl=REFRESH_S, show_spinner=False)
+def cached_runs(root: str) -> list[dict]:
+    """The Runs table; summing tokens over a large store is worth a few seconds' cache."""
+    reader = StoreReader(root)
+    try:
+        return runs_rows(reader)
+    finally:
+        reader.close()
+
+
 def runs_view(reader: StoreReader) -> None:
     st.title("Runs")
     st.caption(f"store: {reader.path} (read-only)")
-    rows = runs_rows(reader)
+    rows = cached_runs(str(reader.root))
     if not rows:
         st.info("No runs yet. Start one, e.g. `scai simulate examples/contract/ultimatum.yaml`.")
         return
