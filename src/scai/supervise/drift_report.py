@@ -14,6 +14,12 @@ def _f(v: float | None, d: int = 3) -> str:
     return "n/a" if v is None else f"{v:.{d}f}"
 
 
+def _one_line(text: str | None, n: int = 240) -> str:
+    """A model-written description on one line (they may hold newlines or stray JSON)."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= n else flat[: n - 1] + "…"
+
+
 def plot(rounds: list[RoundResult], path: Path) -> Path | None:
     """Four panels over rounds: embedding distance (with 95% CI), cluster shift, separability
     (held-out accuracy of telling the rounds apart), benchmark accuracy."""
@@ -107,7 +113,7 @@ def markdown(cfg: DriftConfig, rounds: list[RoundResult], plot_path: Path | None
                     f"- round {r.round} {comp.versus}: cluster {c.cluster} "
                     f"*{c.name or 'unnamed'}*{flag}: share {c.share_then:.2f} -> "
                     f"{c.share_now:.2f} ({sig}, adjusted p {c.p_adjusted:.3g}). "
-                    f"{(c.description or '').strip()}")
+                    f"{_one_line(c.description)}")
             for axis, delta in sorted(comp.axes.items(), key=lambda kv: -abs(kv[1]))[:3]:
                 lines.append(f"- round {r.round} {comp.versus}: axis *{axis}* {delta:+.2f} "
                              "(share of pairs where the later round shows more, minus less)")
