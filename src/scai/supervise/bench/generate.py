@@ -144,7 +144,9 @@ def generate_items(
     tally = {s: SubtaskGeneration(existing=sum(it.subtask == s for it in have)) for s in chosen}
     next_attempt = {s: 1 + max([it.provenance.attempt or 0 for it in have if it.subtask == s],
                                default=-1) for s in chosen}
-    c = client or ModelClient(ModelSettings(model=model, concurrency=8),
+    # No re-asks on a bad reply: the next call (a new seed) is as good a retry, and a re-ask of
+    # a reply that ran to max_tokens costs as much again.
+    c = client or ModelClient(ModelSettings(model=model, concurrency=8, parse_retries=0),
                               cache=True if cache else None)
     schemas = {"choice": CHOICE_SCHEMA, "statement": STATEMENT_SCHEMA}
 
