@@ -6,6 +6,7 @@ Vectors are L2-normalised float32, so a dot product is the cosine similarity.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Sequence
 
@@ -38,12 +39,10 @@ def _load():
 
             for name in ("sentence_transformers", "transformers"):
                 logging.getLogger(name).setLevel(logging.ERROR)
-            try:
+            with contextlib.suppress(Exception):  # only quieter output; never fatal
                 from transformers.utils import logging as hf_logging
 
                 hf_logging.disable_progress_bar()
-            except Exception:
-                pass
             _model = SentenceTransformer(str(bundled.get_model_path()), device="cpu")
     return _model
 
