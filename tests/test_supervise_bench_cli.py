@@ -51,3 +51,8 @@ def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
     run = RunStore().list_runs(kind="bench")[0]
     assert run.status == "completed" and result["run_id"] == run.id
     assert RunStore().events(run.id, "result")[-1].payload["overall"]["n"] == 5
+    # The dashboard's report renders this real result, with its chart.
+    rep = scai("report", run.id, "-o", str(tmp_path / "page.html"))
+    assert rep.returncode == 0, rep.stderr
+    page = (tmp_path / "page.html").read_text()
+    assert "Benchmark scores of local" in page and "data:image/png;base64," in page

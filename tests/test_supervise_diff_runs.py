@@ -115,6 +115,11 @@ def test_real_model_cli_run_writes_report_map_and_store_result(tmp_path):
     assert run.status == "completed"
     result = store.events(run.id, "result")[0].payload
     assert result["n_prompts"] == 6 and result["samples"] == 2 and result["clusters"]
+    # The dashboard's report renders this real result: the map, the measures, the clusters.
+    rep = scai("report", run.id, "-o", str(tmp_path / "page.html"))
+    assert rep.returncode == 0, rep.stderr
+    page = (tmp_path / "page.html").read_text()
+    assert "brief vs long" in page and "Clusters" in page and "data:image/png;base64," in page
 
 
 @pytest.mark.parametrize("args, expected", [

@@ -94,6 +94,14 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
     assert "report" in r.stdout and "drift.png" in r.stdout
     runs = scai("runs", "list", "--kind", "drift")
     assert "drift" in runs.stdout and "completed" in runs.stdout
+    # The dashboard's report renders this real result: curves over rounds.
+    from scai.store import RunStore
+
+    run = RunStore().list_runs(kind="drift")[0]
+    rep = scai("report", run.id, "-o", str(tmp_path / "page.html"))
+    assert rep.returncode == 0, rep.stderr
+    page = (tmp_path / "page.html").read_text()
+    assert "Drift by round" in page and "data:image/png;base64," in page
 
     # Rerun on the same folder: both rounds are read back, nothing is trained again.
     ckpt = next((out / "round-1" / "model").glob("sft/*.safetensors"))
