@@ -157,7 +157,7 @@ def test_bad_probe_files_are_one_line_errors(tmp_path):
 def test_example_config_validates_and_names_two_constitutions():
     res = scai("validate", str(Path(__file__).parents[1] / "examples/supervise/diff.yaml"))
     assert res.returncode == 0, res.stderr
-    assert "kind: diff" in res.stdout and "diff_cautious.yaml" in res.stdout
+    assert "kind: diff" in res.stdout and "cautious.yaml" in res.stdout
 
 
 def test_cli_arguments_become_the_same_config_a_file_would_give(tmp_path):
