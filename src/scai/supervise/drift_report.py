@@ -45,12 +45,14 @@ def plot(rounds: list[RoundResult], path: Path) -> Path | None:
             ax.fill_between(xs, lo, hi, alpha=0.15)
         axes[0][1].plot(xs, [c.cluster_shift if c else float("nan") for c in comps], style,
                         label=label)
+        colour = "C0" if versus == "vs_base" else "C1"
         axes[1][0].plot(xs, [c.embedding_accuracy if c and c.embedding_accuracy is not None
-                             else float("nan") for c in comps], style, label=f"embeddings, {label}")
+                             else float("nan") for c in comps], style, color=colour,
+                        label=f"embeddings, {label}")
         if any(c and c.axis_accuracy is not None for c in comps):
             axes[1][0].plot(xs, [c.axis_accuracy if c and c.axis_accuracy is not None
-                                 else float("nan") for c in comps], style, alpha=0.6,
-                            label=f"axes, {label}")
+                                 else float("nan") for c in comps], style, color=colour,
+                            alpha=0.35, label=f"judged axes, {label}")
     axes[0][0].set_title("embedding distance (1 - cos of per-probe centroids)")
     axes[0][1].set_title("cluster shift (total variation)")
     axes[1][0].set_title("separability (held-out accuracy)")
@@ -66,8 +68,11 @@ def plot(rounds: list[RoundResult], path: Path) -> Path | None:
                      else float("nan") for r in bench_rounds], "k-o", lw=2, label="overall")
     axes[1][1].set_title("reflectivity benchmark accuracy")
     axes[1][1].set_ylim(0, 1)
+    from matplotlib.ticker import MaxNLocator
+
     for ax in axes.flat:
         ax.set_xlabel("round")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
