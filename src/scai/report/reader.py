@@ -7,7 +7,6 @@ schema); it opens SQLite with `mode=ro`. A garbled payload becomes a listed prob
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import sqlite3
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scai.errors import StoreError
-from scai.store.runs import Event, RunInfo, default_runs_dir
+from scai.store.runs import Event, RunInfo, _pid_alive, default_runs_dir
 
 _SELECT = (
     "SELECT r.id, r.kind, r.name, r.status, r.config, r.created_at, r.updated_at,"
@@ -43,18 +42,6 @@ def _loads(text: str | None, default: Any) -> tuple[Any, bool]:
         return json.loads(text), True
     except (TypeError, ValueError):
         return default, False
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @dataclass
@@ -111,7 +98,7 @@ class StoreReader:
         (id_, kind, name, status, config, created, updated, finished, error, pid, host,
          summary, n_events) = row
         problems = []
-        if status == "running" and host == socket.gethostname() and not _alive(pid):
+        if status == "running" and host == socket.gethostname() and not _pid_alive(pid):
             status = "interrupted"  # its process is gone without saying goodbye
         if status not in ("running", "completed", "failed", "interrupted"):
             problems.append(f"unknown status {status!r}")
