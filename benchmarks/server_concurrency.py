@@ -37,7 +37,9 @@ def requests(n: int, max_tokens: int) -> list[ChatRequest]:
     ]
 
 
-def start_server(binary: str, slots: int) -> tuple[subprocess.Popen, str]:
+def start_server(binary: str, slots: int, threads: int = 2,
+                 cpus: str | None = None) -> tuple[subprocess.Popen, str]:
+    """Start a server on a free port; `cpus` (e.g. "1") pins it to those cores with taskset."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -46,7 +48,9 @@ def start_server(binary: str, slots: int) -> tuple[subprocess.Popen, str]:
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
     else:
         cmd = [binary, "-m", str(bundled_gguf_path()), "--host", "127.0.0.1", "--port", str(port),
-               "-np", str(slots), "-c", str(1024 * slots), "-t", "2"]
+               "-np", str(slots), "-c", str(1024 * slots), "-t", str(threads)]
+    if cpus:
+        cmd = ["taskset", "-c", cpus, *cmd]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     for _ in range(600):

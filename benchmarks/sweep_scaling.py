@@ -2,9 +2,9 @@
 
     python benchmarks/sweep_scaling.py [--workers 2]
 
-The runs: examples/contract/ultimatum.yaml cut to one epoch of 2 games between a user and the
-assistant (one assistant call each), no learning, 4 temperatures x 2 seeds, on the embedded
-model, cache off. Sequential runs go through the same code a worker uses
+The runs: examples/contract/ultimatum.yaml cut to two epochs (5 games with the assistant per
+epoch, one rewrite of its principle in between; about 10 s each on an idle core), 4
+temperatures x 2 seeds, on the embedded model, cache off. Sequential runs go through the same code a worker uses
 (scai.sweep.work.run_one) in one process, so the model is loaded once there too; llama.cpp runs
 on one thread (on a busy 2-core machine, 2 threads per process are many times slower) or on
 --seq-threads. The sweep uses WORKERS workers of one thread each; its time is given with and
@@ -26,8 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 SWEEP = {
     "kind": "sweep", "name": "bench-scaling",
     "base": str(REPO / "examples" / "contract" / "ultimatum.yaml"),
-    "set": ["epochs=1", "task.pairs={mixed: 2}", "task.messages=false", "learner.type=none",
-            "params.max_tokens=32"],
+    "set": ["epochs=2", "params.max_tokens=32"],
     "grid": {"params.temperature": [0.3, 0.7, 1.0, 1.3]}, "seeds": 2, "cache": False,
 }
 

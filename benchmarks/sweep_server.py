@@ -9,6 +9,10 @@ generator, one ModelClient at concurrency SLOTS; (2) a sweep of RUNS batch runs 
 each, one seed per run) on a local Ray with 2 workers x 2 runs each and `max_concurrency: SLOTS`.
 Reports completion tokens/s of each and their ratio (target >= 0.9), with and without Ray's
 start-up, then the load generator once more to show the server's drift.
+
+On a small machine the clients (Ray's processes, the load generator) take CPU from the server
+itself; `--server-cpus 1 --client-cpus 0 --server-threads 1` pins the server to its own core and
+every client to another, as a server on its own GPU node would be.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -91,10 +96,16 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=8)
     ap.add_argument("--prompts", type=int, default=8)
     ap.add_argument("--max-tokens", type=int, default=64)
+    ap.add_argument("--server-threads", type=int, default=2)
+    ap.add_argument("--server-cpus", help="pin the server to these cores (taskset -c)")
+    ap.add_argument("--client-cpus", help="pin this process and its Ray to these cores")
     args = ap.parse_args()
+    if args.client_cpus:
+        os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
     proc = None
     if not args.base_url:
-        proc, args.base_url = start_server(args.server_bin, args.slots)
+        proc, args.base_url = start_server(args.server_bin, args.slots, args.server_threads,
+                                           args.server_cpus)
     url = args.base_url
     try:
         load_generator(url, argparse.Namespace(**{**vars(args), "runs": 1, "prompts": 2}))  # warm
@@ -113,6 +124,8 @@ def main() -> None:
         result = {
             "server": args.server_bin if proc else url, "slots": args.slots, "runs": args.runs,
             "prompts_per_run": args.prompts, "max_tokens": args.max_tokens,
+            "server_threads": args.server_threads, "server_cpus": args.server_cpus,
+            "client_cpus": args.client_cpus,
             "load_generator_tok_s": round(lg_rate, 1),
             "load_generator_runs_tok_s": [round(lg_tokens / lg_wall, 1),
                                           round(lg2_tokens / lg2_wall, 1)],

@@ -165,6 +165,50 @@ def test_sweep_report_of_a_folder_that_is_not_a_sweep(tmp_path):
     assert r.returncode != 0 and "not a sweep folder" in r.stderr
 
 
+def test_a_garbled_plan_or_run_record_is_one_line_not_a_traceback(tmp_path):
+    p = plan(tmp_path, "grid: {params.temperature: [0.2, 1.0]}\n")
+    folder = SweepDir(tmp_path / "sw")
+    folder.save_plan(p)
+    folder.record(p.runs[0], "done", metrics={"acceptance": 0.5})
+    # A half-written or hand-edited done.json: that run counts as not finished.
+    (folder.run_dir(p.runs[1].name)).mkdir(parents=True)
+    (folder.run_dir(p.runs[1].name) / "done.json").write_text('{"name": ')
+    assert folder.finished(p) == {p.runs[0].name}
+    r = scai("sweep-report", str(folder.root))
+    assert r.returncode == 0 and "1 runs (0 failed, 1 not run yet)" in r.stdout
+    folder.plan_path.write_text("{not json")
+    r = scai("sweep-report", str(folder.root))
+    assert r.returncode != 0 and "not a readable sweep plan" in r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_a_finished_run_whose_config_changed_is_not_silently_reused(tmp_path):
+    from scai.sweep import run_sweep
+
+    p = plan(tmp_path, "set: [epochs=1]\ngrid: {params.temperature: [0.2, 1.0]}\n")
+    folder = SweepDir(tmp_path / "sw")
+    folder.save_plan(p)
+    for spec in p.runs:
+        folder.record(spec, "done", metrics={"acceptance": 0.5})
+    assert folder.finished(p) == {r.name for r in p.runs}
+    # The same runs (same names) under an edited `set`: their results would be mislabelled.
+    edited = load_config(sweep_file(tmp_path, "set: [epochs=2]\n"
+                                    "grid: {params.temperature: [0.2, 1.0]}\n", "s2.yaml"))
+    with pytest.raises(ConfigError, match="finished with a different config"):
+        run_sweep(edited, folder.root, progress=False)
+    # Growing the grid keeps the finished runs and needs only the new one (nothing starts
+    # here: the check comes before Ray).
+    grown = plan(tmp_path, "set: [epochs=1]\ngrid: {params.temperature: [0.2, 1.0, 1.5]}\n")
+    assert folder.finished(grown) == {r.name for r in p.runs}
+
+
+def test_a_grid_of_absurd_size_is_refused_before_expanding(tmp_path):
+    values = list(range(100))
+    with pytest.raises(ConfigError, match="1,000,000 runs"):
+        plan(tmp_path, f"grid: {{params.temperature: {values}, task.flexible: {values}}}\n"
+                       f"seeds: 100\n")
+
+
 def test_a_ray_address_nobody_answers_at_is_one_line_not_a_hang(tmp_path):
     from tests.conftest import free_port
 

@@ -69,10 +69,13 @@ def load_llama(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
                 raise ModelUnavailable(
                     "the local backend needs llama-cpp-python: pip install llama-cpp-python"
                 ) from exc
+            # Prompt evaluation too: llama.cpp's default batch threads = every core, so
+            # two workers of one thread each would otherwise fight over the cores.
             threads = int(os.environ.get("SCAI_THREADS", "0")) or max(1, os.cpu_count() or 1)
             try:
                 _MODELS[key] = Llama(
-                    model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False
+                    model_path=str(path), n_ctx=n_ctx, n_threads=threads,
+                    n_threads_batch=threads, verbose=False,
                 )
             except (ValueError, RuntimeError) as exc:
                 raise ModelUnavailable(f"cannot load GGUF model {path}: {exc}") from exc

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
         if not ran:
             out.print(f"sweep {cfg.name}: all {s.total} runs already done", markup=False)
         else:
-                out.print(f"sweep {cfg.name}: {s.total} runs, {s.already_done} already done, {ran} "
+            out.print(f"sweep {cfg.name}: {s.total} runs, {s.already_done} already done, {ran} "
                       f"run now on {s.workers} worker(s) in {s.wall_s:.1f} s: {len(s.done)} "
                       f"finished, {len(s.failed)} failed", markup=False)
         for r in s.failed:

@@ -112,8 +112,9 @@ def run_sweep(
     if ray_address:
         _reachable(ray_address)
     folder = SweepDir(out_dir)
+    finished = folder.finished(plan) if folder.plan_path.exists() else set()
     folder.save_plan(plan)
-    todo = [r for r in plan.runs if not folder.is_done(r.name)]
+    todo = [r for r in plan.runs if r.name not in finished]
     summary = SweepSummary(out_dir=folder.root, total=len(plan.runs),
                            already_done=len(plan.runs) - len(todo))
     if not todo:

@@ -19,6 +19,7 @@ from scai.sweep.runners import runner_for
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.=+-]+")
 MAX_NAME = 80
+MAX_RUNS = 100_000  # a bigger sweep is almost surely a mistake in the grid
 
 
 class RunSpec(BaseModel):
@@ -29,6 +30,12 @@ class RunSpec(BaseModel):
     seed: int
     kind: str
     config: dict[str, Any]
+
+    @property
+    def config_hash(self) -> str:
+        """A fingerprint of the full config: a finished run is reused only if it matches."""
+        text = json.dumps(self.config, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class SweepPlan(BaseModel):
@@ -104,6 +111,12 @@ def plan_sweep(cfg: SweepConfig, where: str = "sweep") -> SweepPlan:
         raise ConfigError(f"{where}: base: {cfg.base}: unknown kind {kind!r}")
     runner = runner_for(kind, where=f"{where}: base: {cfg.base}")
     apply_overrides(base, list(cfg.set), where=f"{where}: set")
+    size = len(cfg.variants or [{}]) * len(cfg.seeds)
+    for values in (cfg.grid or {}).values():
+        size *= len(values)
+    if size > MAX_RUNS:
+        raise ConfigError(f"{where}: {size:,} runs (grid x variants x seeds); more than "
+                          f"{MAX_RUNS:,} is refused — split the sweep")
     point_sets = expand(cfg)
     keys = list(dict.fromkeys(k for p in point_sets for k in p))
     runs: list[RunSpec] = []

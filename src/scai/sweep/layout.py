@@ -6,13 +6,12 @@ temporary file, then rename), so a killed sweep never leaves a half-written one 
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from scai.errors import ConfigError
 from scai.sweep.grid import RunSpec, SweepPlan
@@ -34,6 +33,7 @@ class RunRecord(BaseModel):
     model_loads: list[str] = []
     tokens: dict[str, int] = {}
     finished_at: float = 0.0
+    config_hash: str | None = None  # of the config it ran; None in sweeps made before it was kept
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -68,15 +68,48 @@ class SweepDir:
     def load_plan(self) -> SweepPlan:
         if not self.plan_path.is_file():
             raise ConfigError(f"{self.root}: not a sweep folder (no sweep.json)")
-        return SweepPlan.model_validate_json(self.plan_path.read_text(encoding="utf-8"))
+        try:
+            return SweepPlan.model_validate_json(self.plan_path.read_bytes())
+        except (ValidationError, OSError) as exc:
+            raise ConfigError(f"{self.plan_path}: not a readable sweep plan "
+                              f"({_first_line(exc)})") from None
 
-    def is_done(self, name: str) -> bool:
-        return (self.run_dir(name) / "done.json").is_file()
+    def read_record(self, name: str, fname: str) -> RunRecord | None:
+        """A run's `done.json` or `failed.json`; None when absent or unreadable (the run is
+        then simply not finished: it runs again)."""
+        path = self.run_dir(name) / fname
+        try:
+            return RunRecord.model_validate_json(path.read_bytes())
+        except (OSError, ValidationError):
+            return None
+
+    def finished(self, plan: SweepPlan) -> set[str]:
+        """Names of the plan's runs that finished with the config the plan gives them now.
+
+        A finished run whose config has changed since (an edited base config or `set`) is an
+        error, not a silent reuse: its results would be reported under the new settings.
+        """
+        done, changed = set(), []
+        for spec in plan.runs:
+            rec = self.read_record(spec.name, "done.json")
+            if rec is None:
+                continue
+            if rec.config_hash not in (None, spec.config_hash):
+                changed.append(spec.name)
+            else:
+                done.add(spec.name)
+        if changed:
+            more = f" and {len(changed) - 1} more" if len(changed) > 1 else ""
+            raise ConfigError(
+                f"{self.root}: run {changed[0]}{more} finished with a different config than "
+                "the sweep file now gives it (compare its config.yaml); use another --out, or "
+                "delete those run folders to redo them")
+        return done
 
     def record(self, spec: RunSpec, status: str, **fields: Any) -> RunRecord:
         """Write a run's `done.json` (dropping an old `failed.json`) or its `failed.json`."""
         rec = RunRecord(name=spec.name, params=spec.params, seed=spec.seed, status=status,
-                        finished_at=time.time(), **fields)
+                        finished_at=time.time(), config_hash=spec.config_hash, **fields)
         folder = self.run_dir(spec.name)
         folder.mkdir(parents=True, exist_ok=True)
         if status == "done":
@@ -90,9 +123,12 @@ class SweepDir:
         """Every run of the plan that has finished or finally failed, in plan order."""
         out = []
         for spec in self.load_plan().runs:
-            for fname in ("done.json", "failed.json"):
-                path = self.run_dir(spec.name) / fname
-                if path.is_file():
-                    out.append(RunRecord.model_validate(json.loads(path.read_text("utf-8"))))
-                    break
+            rec = self.read_record(spec.name, "done.json") or self.read_record(spec.name,
+                                                                                "failed.json")
+            if rec is not None:
+                out.append(rec)
         return out
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

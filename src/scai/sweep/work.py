@@ -86,9 +86,13 @@ def run_one(name: str, kind: str, config: dict[str, Any], run_dir: str, cache: b
         cfg = validate_as(KINDS[kind], config, f"run {name}")
         folder = Path(run_dir)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "config.yaml").write_text(to_yaml(cfg), encoding="utf-8")
+        text, path = to_yaml(cfg), folder / "config.yaml"
+        # A killed attempt is resumed only if it ran this very config (the sweep file may
+        # have been edited since); otherwise the run starts over.
+        same = path.is_file() and path.read_text(encoding="utf-8") == text
+        path.write_text(text, encoding="utf-8")
         store = RunStore(folder / "store")
-        resume = _unfinished_run(store, kind) if runner.resumable else None
+        resume = _unfinished_run(store, kind) if runner.resumable and same else None
         ctx = RunContext(store=store, out_dir=folder / "out", cache=cache, resume=resume)
         metrics = runner.adaptor(runner.load(), cfg, ctx)
         tokens = _tokens(store)
