@@ -66,6 +66,18 @@ def test_cai_run_two_seeds_end_to_end_on_the_embedded_model(tmp_path):
     report = (tmp_path / "run" / "report.md").read_text()
     assert "Mean and 95% CI over seeds" in report and "| 1 | dpo |" in report
     assert (tmp_path / "run" / "metrics.png").stat().st_size > 1000
+    # The run is in the store with every generation and evaluation call (tokens in `scai runs`).
+    from scai.store import RunStore
+
+    store = RunStore(tmp_path / "runs")
+    (info,) = store.list_runs(kind="cai")
+    calls = store.events(info.id, "model_call")
+    models = {c.payload["model"] for c in calls}
+    # per seed at least: 3 models x 3 held-out prompts x (answer + verdict)
+    assert len(calls) >= 2 * 3 * 3 * 2 and info.status == "completed"
+    assert sum((c.payload["completion"]["usage"] or {}).get("completion_tokens", 0)
+               for c in calls) > 0
+    assert any(m.startswith("hf:") for m in models) and "local" in models
     # Finished seeds are not redone: a second call only rebuilds the report.
     ckpt = tmp_path / "run" / "seed-1" / "model" / "dpo" / "config.json"
     stamp = ckpt.stat().st_mtime_ns

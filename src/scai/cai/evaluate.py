@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -29,6 +30,7 @@ from scai.cai.judge import (
 from scai.config import ConfigModel
 from scai.errors import ParseFailure
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
+from scai.llm.client import CallRecord
 from scai.progress import progress_bar
 
 
@@ -103,10 +105,11 @@ async def _judge(judge: ModelClient, rubric: Rubric, item: PromptItem, reply: st
 
 async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[Rubric, list[PromptItem]],
                           settings: EvalSettings, judge: ModelClient, seed: int, cache: bool,
-                          advance) -> list[Answer]:
+                          advance, on_call: Callable[[CallRecord], None] | None = None,
+                          ) -> list[Answer]:
     # Up to 8 answers in flight: the transformers backend batches them into one forward pass.
     client = ModelClient(ModelSettings(model=model, concurrency=8) if isinstance(model, str)
-                         else model, cache=True if cache else None)
+                         else model, cache=True if cache else None, on_call=on_call)
     params = GenerationParams(temperature=settings.temperature, max_tokens=settings.max_tokens,
                               stop=tuple(settings.stop))
 
@@ -150,15 +153,17 @@ def score(answers: list[Answer]) -> ModelScores:
 
 def run_evaluate(models: dict[str, str], items: dict[Rubric, list[PromptItem]],
                  settings: EvalSettings, out_dir: Path, *, seed: int = 0, cache: bool = True,
-                 progress: bool = True) -> dict[str, ModelScores]:
-    """Answer and judge; writes `answers.jsonl` (every reply and verdict) and `eval.json`."""
-    judge = ModelClient(settings.judge, cache=True if cache else None)
+                 progress: bool = True, on_call: Callable[[CallRecord], None] | None = None,
+                 ) -> dict[str, ModelScores]:
+    """Answer and judge; writes `answers.jsonl` (every reply and verdict) and `eval.json`.
+    `on_call` sees every model call (answers and verdicts), e.g. to log it to a run store."""
+    judge = ModelClient(settings.judge, cache=True if cache else None, on_call=on_call)
     total = len(models) * settings.samples * sum(len(g) for g in items.values())
     answers: dict[str, list[Answer]] = {}
     with progress_bar("evaluate" if progress else None, total=total) as advance:
         for name, model in models.items():  # one model at a time: checkpoints stay out of memory
             answers[name] = run_sync(_evaluate_model(name, model, items, settings, judge, seed,
-                                                     cache, advance))
+                                                     cache, advance, on_call))
     scores = {name: score(a) for name, a in answers.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as fh:

@@ -8,6 +8,7 @@ A seed whose eval.json exists is not redone, so an interrupted run resumes where
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -15,8 +16,11 @@ from pydantic import BaseModel
 from scai.cai.config import CaiConfig
 from scai.cai.judge import aggregate_seeds
 from scai.cai.stages import eval_stage, run_generate, run_train
+from scai.llm.client import CallRecord
 from scai.stats import Estimate
 from scai.store import RunStore
+
+OnCall = Callable[[CallRecord], None] | None
 
 MODELS = ("base", "sft", "dpo")
 METRICS = ("attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening", "helpfulness",
@@ -40,13 +44,15 @@ class CaiResult(BaseModel):
     plot: str | None
 
 
-def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool) -> SeedResult:
+def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
+          on_call: OnCall) -> SeedResult:
     done = out / "result.json"
     if done.is_file():
         return SeedResult.model_validate_json(done.read_text(encoding="utf-8"))
     t: dict[str, float] = {}
     t0 = time.perf_counter()
-    gen = run_generate(config, out / "data", seed=seed, cache=cache, progress=progress)
+    gen = run_generate(config, out / "data", seed=seed, cache=cache, progress=progress,
+                       on_call=on_call)
     t["generate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     stages = {s.stage: s for s in run_train(config, out / "data", out / "model", seed=seed,
@@ -59,7 +65,7 @@ def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool) 
             models[name] = f"hf:{stages[name].checkpoint}"
     t0 = time.perf_counter()
     scores = eval_stage(config, models, out / "eval", data_dir=out / "data", seed=seed,
-                        cache=cache, progress=progress)
+                        cache=cache, progress=progress, on_call=on_call)
     t["evaluate"] = time.perf_counter() - t0
     result = SeedResult(seed=seed, metrics={m: s.metrics() for m, s in scores.items()},
                         judge_failures={m: s.judge_failures for m, s in scores.items()},
@@ -137,12 +143,13 @@ def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | 
     (kind `cai`: its out dir, then its result) so the dashboard and `scai report` find it."""
     if store is None:
         return _pipeline(config, out_dir, seeds, profile, cache, progress)
-    from scai.recording import recorded_run
+    from scai.recording import call_logger, recorded_run
 
     with recorded_run(store, "cai", config, name=config.name) as run:
         where = {"out_dir": str(out_dir.resolve()), "profile": profile}
         run.log("start", {**where, "seeds": seeds})
-        result = _pipeline(config, out_dir, seeds, profile, cache, progress)
+        # Every generation and evaluation call goes to the store: tokens, cost, replies.
+        result = _pipeline(config, out_dir, seeds, profile, cache, progress, call_logger(run))
         run.log("result", result.model_dump(mode="json"))
         run.finish("completed", summary={**where, "seeds": [s.seed for s in result.seeds],
                                          "report": result.report})
@@ -150,10 +157,10 @@ def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | 
 
 
 def _pipeline(config: CaiConfig, out_dir: Path, seeds: int, profile: str | None, cache: bool,
-              progress: bool) -> CaiResult:
+              progress: bool, on_call: OnCall = None) -> CaiResult:
     out_dir.mkdir(parents=True, exist_ok=True)
-    results = [_seed(config, config.seed + k, out_dir / f"seed-{config.seed + k}", cache, progress)
-               for k in range(seeds)]
+    results = [_seed(config, config.seed + k, out_dir / f"seed-{config.seed + k}", cache, progress,
+                     on_call) for k in range(seeds)]
     aggregate = aggregate_seeds([r.metrics for r in results])
     plot = _plot(aggregate, out_dir)
     report = _report(config, profile, results, aggregate, plot, out_dir)

@@ -8,6 +8,7 @@ prompts trained, which are held out for evaluation). train: `sft/` and `dpo/` ch
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -27,6 +28,7 @@ from scai.cai.train import StageResult, resolve_base, train_dpo, train_sft, writ
 from scai.datafiles import jsonl_rows, read_text
 from scai.errors import ConfigError
 from scai.llm import GenerationParams, ModelClient, run_sync
+from scai.llm.client import CallRecord
 
 
 class Split(BaseModel):
@@ -67,7 +69,8 @@ def load_constitution(config: CaiConfig) -> Constitution:
 
 
 def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
-                 cache: bool = True, progress: bool = True) -> GenerateResult:
+                 cache: bool = True, progress: bool = True,
+                 on_call: Callable[[CallRecord], None] | None = None) -> GenerateResult:
     seed = config.seed if seed is None else seed
     constitution = load_constitution(config)
     sets = prompt_sets(config, seed)
@@ -77,7 +80,7 @@ def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
     g = config.generate
     params = GenerationParams(temperature=g.temperature, max_tokens=g.max_tokens,
                               repeat_penalty=g.repeat_penalty)
-    client = ModelClient(config.model, cache=True if cache else None)
+    client = ModelClient(config.model, cache=True if cache else None, on_call=on_call)
     chains = run_sync(generate_chains(client, train, constitution, rounds=g.rounds,
                                       samples=g.samples, seed=seed, params=params,
                                       progress=progress))
@@ -106,7 +109,8 @@ def read_split(data_dir: Path) -> Split:
 
 def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
                data_dir: Path | None = None, seed: int | None = None, cache: bool = True,
-               progress: bool = True) -> dict[str, ModelScores]:
+               progress: bool = True,
+               on_call: Callable[[CallRecord], None] | None = None) -> dict[str, ModelScores]:
     """Judge `models` on the held-out prompts of this seed's split. With `data_dir`, the split
     written at generation is checked too: a prompt it trained on is refused."""
     seed = config.seed if seed is None else seed
@@ -118,7 +122,7 @@ def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
         trained += [everything[i] for i in split.train if i in everything]
     items = eval_items(sets["red_team"][1], sets["helpful"][1], config.evaluate, trained)
     return run_evaluate(models, items, config.evaluate, out_dir, seed=seed, cache=cache,
-                        progress=progress)
+                        progress=progress, on_call=on_call)
 
 
 def _read_rows(path: Path, model: type[BaseModel]) -> list:

@@ -97,7 +97,7 @@ def _batch(fn, cfg, ctx: RunContext) -> dict[str, float]:
 
 
 def _cai(fn, cfg, ctx: RunContext) -> dict[str, float]:
-    result = fn(cfg, ctx.out_dir, seeds=1, cache=ctx.cache, progress=False)
+    result = fn(cfg, ctx.out_dir, seeds=1, cache=ctx.cache, progress=False, store=ctx.store)
     seed = result.seeds[0]
     metrics = scalars(seed.metrics)
     metrics["pairs"] = float(seed.pairs)
