@@ -51,7 +51,10 @@ def test_report_and_curves_from_rounds(tmp_path):
                       energy_distance=0.3, energy_p_value=0.01, cluster_shift=0.2,
                       significant_clusters=1, clusters=3, axis_accuracy=0.6,
                       embedding_accuracy=0.7, axes={"hedging": -0.25})
-    rounds = [RoundResult(round=0, model="hf:base", bench={"overall": 0.4, "future_values": 0.5}),
+    floor = comp.model_copy(update={"versus": "round 0 resampled", "embedding_distance": 0.04,
+                                    "embedding_distance_ci": (0.02, 0.06)})
+    rounds = [RoundResult(round=0, model="hf:base", bench={"overall": 0.4, "future_values": 0.5},
+                          noise_floor=floor),
               RoundResult(round=1, model="hf:r1", vs_base=comp, vs_prev=comp,
                           training={"sft_loss": 2.5}, bench={"overall": 0.45})]
     png = plot(rounds, tmp_path / "drift.png")
@@ -59,6 +62,7 @@ def test_report_and_curves_from_rounds(tmp_path):
     md = markdown(cfg, rounds, png)
     assert "| 1 | sft_loss 2.5 | 0.100 [0.050, 0.150] |" in md
     assert "axis *hedging* -0.25" in md
+    assert "**Noise floor**" in md and "distance 0.040 [0.020, 0.060]" in md
 
 
 def test_bad_drift_config_is_one_line(tmp_path):
@@ -87,6 +91,10 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
     r1 = result["rounds"][1]
     assert r1["examples"] == 4 and "sft_loss" in r1["training"]
     assert r1["vs_base"]["embedding_distance"] is not None
+    floor = result["rounds"][0]["noise_floor"]
+    assert floor["versus"] == "round 0 resampled" and floor["embedding_distance"] is not None
+    assert (out / "round-0" / "probes-replicate" / "answers.jsonl").is_file()
+    assert "Noise floor" in (out / "report.md").read_text()
     assert 0 <= r1["vs_base"]["cluster_shift"] <= 1
     assert set(result["rounds"][0]["bench"]) >= {"overall"}
     assert (out / "drift.png").stat().st_size > 10_000

@@ -130,6 +130,15 @@ def drift_blocks(data: RunData) -> list[Block]:
             "vs previous round": series(cmp("vs_prev", "embedding_distance"))}
     shift = {"vs base": series(cmp("vs_base", "cluster_shift")),
              "vs previous round": series(cmp("vs_prev", "cluster_shift"))}
+    floor = next((r["noise_floor"] for r in rounds
+                  if isinstance(r, dict) and isinstance(r.get("noise_floor"), dict)), None)
+    if floor:  # round 0 against a second sampling of itself: what "no change" looks like
+        dist["noise floor"] = series(lambda r: floor.get("embedding_distance"))
+        shift["noise floor"] = series(lambda r: floor.get("cluster_shift"))
+        out.append(Notice(f"Noise floor (round 0 against a second sampling of itself): distance "
+                          f"{_r(floor.get('embedding_distance'))}, cluster shift "
+                          f"{_r(floor.get('cluster_shift'))}. Distances inside it are not "
+                          "evidence of drift.", "info"))
     out.append(Figure(curves(dist, title="embedding distance", ylabel="1 - cos",
                              xlabel="round"), name="drift_distance"))
     out.append(Figure(curves(shift, title="cluster shift (total variation)", ylabel="TV distance",

@@ -80,6 +80,8 @@ class RoundResult(BaseModel):
                                        "each training metric (loss, reward margin, ...).")
     vs_base: Comparison | None = None
     vs_prev: Comparison | None = None
+    noise_floor: Comparison | None = Field(None, description="Round 0 only: round 0 against a "
+                                           "second sampling of itself (other seeds).")
     bench: dict[str, float | None] = Field(default_factory=dict,
                                            description="Accuracy per subtask and 'overall'.")
     bench_parse_failures: int = 0
@@ -175,8 +177,11 @@ def _final_values(stages: list[StageResult]) -> dict[str, float]:
     return values
 
 
+REPLICATE_SEED = 104_729  # added to the seed for the noise floor's second sampling of round 0
+
+
 def _probe_answers(cfg: DriftConfig, model: str, label: str, out: Path, cache: bool,
-                   progress: bool) -> list[Answer]:
+                   progress: bool, seed: int | None = None) -> list[Answer]:
     """Round `label`'s answers to the fixed probes (same seeds every round), kept as JSONL."""
     path = out / "answers.jsonl"
     if path.is_file():
@@ -185,7 +190,8 @@ def _probe_answers(cfg: DriftConfig, model: str, label: str, out: Path, cache: b
     probes = select_probes(load_probes(p.file), p.limit, cfg.seed)
     side = DiffSide(label=label, model=ModelSettings(model=model, concurrency=8))
     client = ModelClient(side.model, cache=True if cache else None)
-    answers = sample_answers(side, probes, p.samples, cfg.seed, client=client,
+    answers = sample_answers(side, probes, p.samples, cfg.seed if seed is None else seed,
+                             client=client,
                              temperature=p.temperature, max_tokens=p.max_tokens,
                              progress=f"probes, {label}" if progress else None)
     out.mkdir(parents=True, exist_ok=True)
@@ -223,6 +229,18 @@ def _measure(cfg: DriftConfig, k: int, model: str, answers: dict[int, list[Answe
     answers[k] = _probe_answers(cfg, model, f"round {k}", out / "probes", cache, progress)
     rr.seconds["probes"] = time.perf_counter() - t0
     c = cfg.compare
+    if k == 0 and c.noise_floor:
+        # The same model sampled again: how far apart two samplings of an unchanged model are.
+        # Clusters and tests only (no supervisor, no judge): it is a yardstick, not a finding.
+        t0 = time.perf_counter()
+        again = _probe_answers(cfg, model, "round 0 again", out / "probes-replicate", cache,
+                               progress, seed=cfg.seed + REPLICATE_SEED)
+        diff = compare(_relabel(answers[0], "round 0"), _relabel(again, "round 0 again"),
+                       labels=("round 0", "round 0 again"), supervisor=None, judge=None,
+                       clusters=c.clusters, axes=c.axes, seed=cfg.seed,
+                       out_dir=out / "noise-floor", cache=cache, progress=progress)
+        rr.noise_floor = comparison(diff, "round 0 resampled")
+        rr.seconds["noise_floor"] = time.perf_counter() - t0
     if k > 0:
         t0 = time.perf_counter()
         for versus, j in (("round 0", 0), ("previous", k - 1)):

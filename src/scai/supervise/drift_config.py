@@ -43,6 +43,10 @@ class CompareSettings(ConfigModel):
                               "orders (null: no axes).")
     clusters: ClusterSettings = Field(default_factory=_clusters)
     axes: AxisSettings = Field(default_factory=_axes)
+    noise_floor: bool = Field(True, description="Round 0 answers the probes a second time with "
+                              "other seeds and is compared with itself: the distance two "
+                              "samplings of one unchanged model show, to read every round's "
+                              "distance against (costs one more round of probe answers).")
 
 
 class BenchSettings(ConfigModel):

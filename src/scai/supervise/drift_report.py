@@ -33,6 +33,18 @@ def plot(rounds: list[RoundResult], path: Path) -> Path | None:
         return None
     fig, axes = plt.subplots(2, 2, figsize=(10, 7))
     xs = [r.round for r in later]
+    floor = next((r.noise_floor for r in rounds if r.noise_floor is not None), None)
+    if floor is not None:
+        kw = dict(color="grey", ls="--", lw=1)
+        if floor.embedding_distance is not None:
+            axes[0][0].axhline(floor.embedding_distance, label="noise floor (round 0 resampled)",
+                               **kw)
+            lo, hi = floor.embedding_distance_ci
+            if lo is not None and hi is not None:
+                axes[0][0].axhspan(lo, hi, color="grey", alpha=0.1)
+        axes[0][1].axhline(floor.cluster_shift, label="noise floor", **kw)
+        if floor.embedding_accuracy is not None:
+            axes[1][0].axhline(floor.embedding_accuracy, label="noise floor (embeddings)", **kw)
     for versus, style in (("vs_base", "o-"), ("vs_prev", "s--")):
         comps = [getattr(r, versus) for r in later]
         label = "vs round 0" if versus == "vs_base" else "vs previous round"
@@ -104,6 +116,15 @@ def markdown(cfg: DriftConfig, rounds: list[RoundResult], plot_path: Path | None
             f"{f'{b.significant_clusters}/{b.clusters}' if b else '-'} | "
             f"{(_f(b.embedding_accuracy, 2) + ' / ' + _f(b.axis_accuracy, 2)) if b else '-'} | "
             f"{_f(p.embedding_distance) if p else '-'} | {_f(r.bench.get('overall'), 2)} |")
+    floor = next((r.noise_floor for r in rounds if r.noise_floor is not None), None)
+    if floor is not None:
+        lo, hi = floor.embedding_distance_ci
+        lines += ["", (f"**Noise floor** (round 0 against a second sampling of itself with other "
+                       f"seeds — what no change at all looks like): distance "
+                       f"{_f(floor.embedding_distance)} [{_f(lo)}, {_f(hi)}], energy p "
+                       f"{_f(floor.energy_p_value)}, cluster shift {_f(floor.cluster_shift)}, "
+                       f"separability {_f(floor.embedding_accuracy, 2)}. A round's distance "
+                       "inside this band is not evidence of drift.")]
     lines += ["", "## Biggest behavioural changes", ""]
     any_change = False
     for r in rounds:
