@@ -127,3 +127,20 @@ def test_binary_prompts_file_is_one_line(tmp_path):
     (tmp_path / "bin.txt").write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(ConfigError, match="bin.txt: not UTF-8 text"):
         read_prompts(tmp_path / "bin.txt")
+
+
+def test_a_section_without_or_with_an_unknown_type_names_the_type_key(tmp_path):
+    from scai.config import load_config
+    from scai.errors import ConfigError
+    from scai.features import load_features
+
+    load_features()
+    missing = tmp_path / "m.yaml"
+    missing.write_text("kind: contract\ntask: {flexible: 2}\n")
+    with pytest.raises(ConfigError, match=r"m.yaml: task.type: required key is missing$"):
+        load_config(missing)
+    unknown = tmp_path / "u.yaml"
+    unknown.write_text("kind: contract\ntask: {type: poker}\n")
+    with pytest.raises(ConfigError, match=r"u.yaml: task.type: unknown type 'poker' \(one of: "
+                       r"'ultimatum', 'assistance'\)"):
+        load_config(unknown)

@@ -120,6 +120,14 @@ def format_validation_error(where: str, exc: ValidationError) -> str:
         msg = "unknown key (check the spelling; `scai validate` shows every key)"
     elif first["type"] == "missing":
         msg = "required key is missing"
+    elif first["type"] == "union_tag_not_found":  # a section whose `type` picks its shape
+        tag = str((first.get("ctx") or {}).get("discriminator", "type")).strip("'")
+        loc, msg = f"{loc}.{tag}" if loc != "(top)" else tag, "required key is missing"
+    elif first["type"] == "union_tag_invalid":
+        ctx = first.get("ctx") or {}
+        tag = str(ctx.get("discriminator", "type")).strip("'")
+        loc = f"{loc}.{tag}" if loc != "(top)" else tag
+        msg = f"unknown {tag} {ctx.get('tag')!r} (one of: {ctx.get('expected_tags')})"
     elif "input" in first and first["type"] not in ("model_type",):
         shown = repr(first["input"])
         msg += f" (got {shown[:60]})"
