@@ -159,3 +159,39 @@ def test_prompt_centring_turns_topic_clusters_into_behaviour_clusters(world):
     centred = choose_clusters(center_by_prompt(x, prompts), k_min=2, k_max=8)
     tests = cluster_tests(centred.labels, is_a)
     assert centred.k == 2 and all(t.significant and t.share_a in (0.0, 1.0) for t in tests)
+
+
+def test_prompt_level_test_needs_the_difference_on_many_probes_not_many_answers():
+    from scai.supervise.diff.statistics import prompt_sign_flip
+
+    # 10 probes x 20 answers per side. Probe 0 alone: A always lands in cluster 1, B never.
+    # Every other probe: both sides split the same way (cluster 0 only).
+    pids, is_a, labels = [], [], []
+    for p in range(10):
+        for side in (True, False):
+            for _ in range(20):
+                pids.append(f"p{p}")
+                is_a.append(side)
+                labels.append(1 if (p == 0 and side) else 0)
+    one_probe = cluster_tests(labels, is_a, prompt_ids=pids)
+    row = next(t for t in one_probe if t.id == 1)
+    assert row.p_adjusted < 1e-4 and row.significant  # Fisher: 20 answers vs 0
+    # Probes as the unit: one non-zero difference among ten probes; flipping its sign gives
+    # the same |mean|, so every pattern is as extreme: p = 1.
+    assert row.p_prompts == pytest.approx(1.0)
+    by_prompts = cluster_tests(labels, is_a, prompt_ids=pids, by="prompts")
+    assert not any(t.significant for t in by_prompts)
+
+    # The same shift on every probe: both tests see it; exact p = 2 / 2^10.
+    labels = [1 if side and k % 2 == 0 else 0 for side, k in zip(is_a, range(len(is_a)))]
+    consistent = cluster_tests(labels, is_a, prompt_ids=pids, by="prompts")
+    row = next(t for t in consistent if t.id == 1)
+    assert row.p_prompts == pytest.approx(2 / 2**10) and row.significant
+    a = np.asarray(is_a)
+    inside = np.asarray(labels) == 1
+    # More probes than are enumerated: random flips, (1 + hits) / (1 + R).
+    many = [f"p{i // 4}" for i in range(80)]
+    side = np.tile([True, True, False, False], 20)  # 20 probes, A always inside, B never
+    p = prompt_sign_flip(side.copy(), side, many, flips=999, seed=0)
+    assert p == pytest.approx(1 / 1000)
+    assert prompt_sign_flip(inside, np.ones(len(a), bool), pids) is None

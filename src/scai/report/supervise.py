@@ -56,8 +56,8 @@ def diff_blocks(data: RunData) -> list[Block]:
     out += _image(res.get("map_png"), "embedding map")
     clusters = res.get("clusters") or []
     if clusters:
-        cols = ["id", "name", "size", "n_a", "n_b", "share_a", "p_adjusted", "significant",
-                "difference"]
+        cols = ["id", "name", "size", "n_a", "n_b", "share_a", "p_adjusted",
+                "p_prompts_adjusted", "significant", "difference"]
         out += [Heading("Clusters", 3),
                 Table(cols, [[_r(c.get(k)) for k in cols] for c in clusters],
                       caption=f"share_a: fraction written by {labels[0]} (expected "

@@ -46,6 +46,11 @@ class ClusterSettings(ConfigModel):
         "holm", description="Multiple-comparison correction over clusters: holm (family-wise "
         "error) or bh (Benjamini-Hochberg false discovery rate).")
     alpha: float = Field(0.05, gt=0, lt=1, description="Significance level after correction.")
+    test: Literal["answers", "prompts"] = Field(
+        "answers", description="Which per-cluster test decides `significant` (both are "
+        "reported): answers = Fisher's exact test on answer counts, a statement about these "
+        "probes; prompts = sign flips of per-probe rate differences, probes as the unit, a "
+        "statement about probes like these (needs more probes for the same power).")
     examples: int = Field(3, ge=1, le=20, description="Example answers per side per cluster.")
     permutations: int = Field(999, ge=0, le=100_000,
                               description="Permutations for the energy-distance p-value.")

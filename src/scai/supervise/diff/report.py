@@ -100,13 +100,18 @@ def markdown(r: DiffResult) -> str:
         "## Clusters", "",
         (f"Share = the fraction of the cluster written by that side; under no difference A's "
         f"share is {r.expected_share_a:.2f} everywhere."), "",
-        "| id | size | share " + la + " | share " + lb + " | p | p adj. | sig. | align. | name |",
-        "|---|---|---|---|---|---|---|---|---|",
+        ("p = Fisher's exact test on answer counts (about these probes); p probes = sign flips "
+         "of each probe's rate difference (probes as the unit: about probes like these). Both "
+         "adjusted over clusters; *sig.* follows `clusters.test`."), "",
+        "| id | size | share " + la + " | share " + lb + " | p | p adj. | p probes adj. | sig. "
+        "| align. | name |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in r.clusters:
         lines.append(
             f"| {c.id} | {c.size} | {c.share_a:.2f} | {c.share_b:.2f} | {_p(c.p_value)} | "
-            f"{_p(c.p_adjusted)} | {'**yes**' if c.significant else 'no'} | "
+            f"{_p(c.p_adjusted)} | {_p(c.p_prompts_adjusted)} | "
+            f"{'**yes**' if c.significant else 'no'} | "
             f"{'n/a' if c.alignment_relevant is None else ('**yes**' if c.alignment_relevant else 'no')}"
             f" | {_one_line(c.name or '(unnamed: supervisor reply unreadable)', 60)} |")
     lines += ["", "## Behaviour axes", "",

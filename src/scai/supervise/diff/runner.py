@@ -57,6 +57,8 @@ class ClusterRow(BaseModel):
     odds_ratio: float | None
     p_value: float
     p_adjusted: float
+    p_prompts: float | None = None
+    p_prompts_adjusted: float | None = None
     significant: bool
     name: str | None = None  # None: the supervisor's reply could not be read (or no supervisor)
     description: str | None = None
@@ -177,7 +179,8 @@ def compare(
     if cs.center == "prompt":
         clustering.criterion += ", on prompt-centred embeddings"
     cl = np.asarray(clustering.labels)
-    tests = cluster_tests(cl, is_a, correction=cs.correction, alpha=cs.alpha)
+    tests = cluster_tests(cl, is_a, correction=cs.correction, alpha=cs.alpha, prompt_ids=pids,
+                          by=cs.test, seed=seed)
     distance = embedding_distance(x, is_a, pids)
     energy = energy_distance(x, is_a, pids, permutations=cs.permutations, seed=seed)
 

@@ -3,6 +3,10 @@
 - `choose_clusters`: k-means with k picked by the best silhouette over a range, or HDBSCAN.
 - `cluster_tests`: per cluster, Fisher's exact test of "A's share in this cluster equals A's
   share overall" (cluster vs. rest x A vs. B), then Holm or Benjamini-Hochberg over clusters.
+  Fisher's test is about *these* probes (answers are independent given the probe). With prompt
+  ids it adds a prompt-level test: per probe, A's rate in the cluster minus B's; their mean
+  against random sign flips of whole probes — a test that carries over to other probes like
+  these (probes are the unit, not answers), at the price of power when probes are few.
 - `embedding_distance`: mean over prompts of 1 - cos(centroid of A's answers, centroid of B's).
 - `energy_distance`: the energy statistic between all A and all B embeddings, with a p-value
   from permuting the A/B labels *within each prompt* (so prompt mix cannot fake a difference).
@@ -114,9 +118,11 @@ class ClusterTest(BaseModel):
     share_b: float
     expected_share_a: float  # A's share over all answers (what "no difference" predicts)
     odds_ratio: float | None
-    p_value: float
+    p_value: float  # Fisher's exact test (answers as units, these probes)
     p_adjusted: float
-    significant: bool
+    p_prompts: float | None = None  # sign flips over probes (probes as units); None: not run
+    p_prompts_adjusted: float | None = None
+    significant: bool  # by the test the settings chose (`clusters.test`)
 
 
 def adjust(p: Sequence[float], method: str = "holm") -> list[float]:
@@ -138,12 +144,52 @@ def adjust(p: Sequence[float], method: str = "holm") -> list[float]:
     return out.tolist()
 
 
+MAX_EXACT_FLIPS = 16  # up to 2**16 sign patterns are enumerated; more probes: random flips
+
+
+def prompt_sign_flip(
+    inside: np.ndarray, a: np.ndarray, prompt_ids: Sequence[str], *, flips: int = 9999,
+    seed: int = 0,
+) -> float | None:
+    """Two-sided p-value that A's and B's rates of landing `inside` are equal, probes as units.
+
+    Per probe with answers from both sides: d = A's rate inside - B's rate inside. Under no
+    difference each d is symmetric around 0, so the mean's sign-flip distribution is the null:
+    exact over all 2^n patterns for n <= 16 probes, else `flips` random patterns, (1+r)/(1+R).
+    None when no probe has answers from both sides.
+    """
+    pids = np.asarray(prompt_ids)
+    d = []
+    for pid in dict.fromkeys(prompt_ids):
+        m = pids == pid
+        if (m & a).any() and (m & ~a).any():
+            d.append(inside[m & a].mean() - inside[m & ~a].mean())
+    if not d:
+        return None
+    diffs = np.asarray(d, dtype=float)
+    observed = abs(diffs.mean())
+    n = len(diffs)
+    if n <= MAX_EXACT_FLIPS:
+        signs = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
+        null = np.abs(signs @ diffs) / n
+        return float((null >= observed - 1e-12).mean())
+    rng = np.random.default_rng(seed)
+    signs = rng.choice((-1.0, 1.0), size=(flips, n))
+    hits = int((np.abs(signs @ diffs) / n >= observed - 1e-12).sum())
+    return (1 + hits) / (1 + flips)
+
+
 def cluster_tests(
     labels: Sequence[int], is_a: Sequence[bool], *, correction: str = "holm", alpha: float = 0.05,
+    prompt_ids: Sequence[str] | None = None, by: str = "answers", seed: int = 0,
 ) -> list[ClusterTest]:
-    """Fisher's exact test per cluster (in cluster vs. rest, A vs. B), corrected over clusters."""
+    """Per cluster: Fisher's exact test (in cluster vs. rest, A vs. B) and, with `prompt_ids`,
+    the prompt-level sign-flip test; both corrected over clusters. `by` says which one decides
+    `significant`: "answers" (Fisher) or "prompts" (sign flips over probes)."""
     from scipy.stats import fisher_exact
 
+    if by == "prompts" and prompt_ids is None:
+        raise ValueError("a prompt-level test needs the prompt ids")
     labels_arr, a = np.asarray(labels), np.asarray(is_a, dtype=bool)
     total_a, total_b = int(a.sum()), int((~a).sum())
     rows = []
@@ -154,11 +200,21 @@ def cluster_tests(
         odds, p = fisher_exact(table) if total_a and total_b else (float("nan"), 1.0)
         rows.append((c, n_a, n_b, None if not np.isfinite(odds) else float(odds), float(p)))
     adjusted = adjust([r[4] for r in rows], correction)
+    by_prompt: list[float | None] = [None] * len(rows)
+    by_prompt_adj: list[float | None] = [None] * len(rows)
+    if prompt_ids is not None:
+        by_prompt = [prompt_sign_flip(labels_arr == r[0], a, prompt_ids, seed=seed) for r in rows]
+        known = [i for i, p in enumerate(by_prompt) if p is not None]
+        for i, q in zip(known, adjust([by_prompt[i] for i in known], correction), strict=True):
+            by_prompt_adj[i] = q
+    decide = by_prompt_adj if by == "prompts" else adjusted
     expected = total_a / max(1, total_a + total_b)
     return [ClusterTest(id=c, size=n_a + n_b, n_a=n_a, n_b=n_b, share_a=n_a / (n_a + n_b),
                         share_b=n_b / (n_a + n_b), expected_share_a=expected, odds_ratio=odds,
-                        p_value=p, p_adjusted=q, significant=q < alpha)
-            for (c, n_a, n_b, odds, p), q in zip(rows, adjusted, strict=True)]
+                        p_value=p, p_adjusted=q, p_prompts=pp, p_prompts_adjusted=ppq,
+                        significant=dq is not None and dq < alpha)
+            for (c, n_a, n_b, odds, p), q, pp, ppq, dq in zip(
+                rows, adjusted, by_prompt, by_prompt_adj, decide, strict=True)]
 
 
 def embedding_distance(x: np.ndarray, is_a: Sequence[bool], prompt_ids: Sequence[str]) -> Estimate:
