@@ -120,6 +120,17 @@ def _callback(stage: str, records: list[StepRecord], advance: Callable[[int], No
     return Recorder()
 
 
+def _checkpointing_key() -> str:
+    """transformers 5.x renamed `gradient_checkpointing` (the old name warns on every run)."""
+    import dataclasses
+
+    from transformers import TrainingArguments
+
+    names = {f.name for f in dataclasses.fields(TrainingArguments)}
+    return "activation_checkpointing" if "activation_checkpointing" in names else \
+        "gradient_checkpointing"
+
+
 def _common_args(settings: TrainSettings, steps: int, lr: float, out: Path, seed: int) -> dict:
     import torch
 
@@ -127,7 +138,7 @@ def _common_args(settings: TrainSettings, steps: int, lr: float, out: Path, seed
         output_dir=str(out / "trainer"), max_steps=steps, per_device_train_batch_size=settings.batch_size,
         learning_rate=lr, logging_steps=1, save_strategy="no", report_to=[], seed=seed,
         bf16=False, fp16=False, use_cpu=not torch.cuda.is_available(), max_length=settings.max_length,
-        disable_tqdm=True, dataloader_num_workers=0, gradient_checkpointing=False,
+        disable_tqdm=True, dataloader_num_workers=0, **{_checkpointing_key(): False},
     )
 
 
