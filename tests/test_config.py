@@ -7,7 +7,7 @@ import pytest
 from scai.batch import BatchConfig
 from scai.config import apply_overrides, load_config, to_yaml
 from scai.errors import ConfigError
-from tests.conftest import scai
+from tests.conftest import REPO, scai
 
 GOOD = """\
 kind: batch
@@ -144,3 +144,10 @@ def test_a_section_without_or_with_an_unknown_type_names_the_type_key(tmp_path):
     with pytest.raises(ConfigError, match=r"u.yaml: task.type: unknown type 'poker' \(one of: "
                        r"'ultimatum', 'assistance'\)"):
         load_config(unknown)
+
+
+def test_a_diff_without_supervisor_or_judge_is_valid(tmp_path):
+    r = scai("validate", str(REPO / "examples" / "supervise" / "diff.yaml"),
+             "--set", "supervisor=null", "--set", "judge=null")
+    assert r.returncode == 0, r.stderr
+    assert "supervisor: null" in r.stdout and "judge: null" in r.stdout

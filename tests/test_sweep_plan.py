@@ -165,6 +165,19 @@ def test_sweep_report_of_a_folder_that_is_not_a_sweep(tmp_path):
     assert r.returncode != 0 and "not a sweep folder" in r.stderr
 
 
+@pytest.mark.parametrize("base", ["batch.yaml", "supervise/diff.yaml", "cai/quick.yaml",
+                                  "supervise/drift.yaml", "converse/debate.yaml"])
+def test_the_command_line_plans_sweeps_of_every_kind(tmp_path, base):
+    # The command loads only some kinds itself; planning must know them all. A typo in the
+    # grid is reported for the run (the base's kind was understood), before Ray starts.
+    path = tmp_path / "s.yaml"
+    path.write_text(f"kind: sweep\nbase: {REPO / 'examples' / base}\n"
+                    "grid: {no_such_key: [1]}\n")
+    r = scai("sweep", str(path), "--out", str(tmp_path / "o"))
+    assert r.returncode != 0 and "unknown kind" not in r.stderr, r.stderr
+    assert "run no_such_key=1_seed=0: no_such_key: unknown key" in r.stderr
+
+
 def test_a_garbled_plan_or_run_record_is_one_line_not_a_traceback(tmp_path):
     p = plan(tmp_path, "grid: {params.temperature: [0.2, 1.0]}\n")
     folder = SweepDir(tmp_path / "sw")

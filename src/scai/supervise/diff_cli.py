@@ -46,10 +46,13 @@ def build_config(
     from scai.features import load_features
     from scai.supervise.diff import DiffConfig
 
+    def model_or_none(key: str, value: str | None) -> tuple[str, str | None]:
+        return (key, "null") if value and value.lower() == "none" else (f"{key}.model", value)
+
     shortcuts = [f"{k}={v}" for k, v in (("prompts", prompts), ("samples", samples),
                                          ("limit", limit), ("seed", seed), ("out", out_dir),
-                                         ("supervisor.model", supervisor),
-                                         ("judge.model", judge)) if v is not None]
+                                         model_or_none("supervisor", supervisor),
+                                         model_or_none("judge", judge)) if v is not None]
     if second is None:
         if not first.endswith((".yaml", ".yml")):
             raise ConfigError(f"scai diff {first}: give two models (scai diff A B) or one "
@@ -98,9 +101,9 @@ def register(app: typer.Typer) -> None:
         out_dir: Path | None = typer.Option(None, "--out", help="Report folder "
                                             "(default runs/<run id>/)."),
         supervisor: str | None = typer.Option(None, "--supervisor", help="Model that names "
-                                              "clusters and proposes axes (default local)."),
+                                              "clusters and proposes axes (default local; none: no names, no axes)."),
         judge: str | None = typer.Option(None, "--judge", help="Model that scores the axes "
-                                         "(default local)."),
+                                         "(default local; none: no axes)."),
         overrides: list[str] | None = SetOpt,
         no_cache: bool = typer.Option(False, "--no-cache"),
         resume: str | None = typer.Option(None, "--resume", help="Resume this diff run (id, "

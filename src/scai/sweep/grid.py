@@ -101,6 +101,9 @@ def _absolute_paths(model: BaseModel) -> None:
 
 def plan_sweep(cfg: SweepConfig, where: str = "sweep") -> SweepPlan:
     """Expand and validate every run up front, so a typo fails before any worker starts."""
+    from scai.features import load_features
+
+    load_features()  # every kind a base may have (a command loads only its own)
     base = load_yaml(cfg.base)
     if not isinstance(base, dict):
         raise ConfigError(f"{cfg.base}: expected a mapping of keys at the top")

@@ -105,10 +105,12 @@ class DiffConfig(ConfigModel):
     max_tokens: int = Field(160, ge=8, le=8192, description="Longest answer.")
     repeat_penalty: float = Field(1.1, ge=0.5, le=3.0)
     seed: int = Field(0, description="Seeds sampling, clustering, folds and permutations.")
-    supervisor: ModelSettings = Field(default_factory=ModelSettings,
-                                      description="Names clusters and proposes axes.")
-    judge: ModelSettings = Field(default_factory=ModelSettings,
-                                 description="Scores answer pairs on the axes (in both orders).")
+    supervisor: ModelSettings | None = Field(
+        default_factory=ModelSettings, description="Names clusters and proposes axes (null: "
+        "clusters stay unnamed and no axes are proposed; the statistics do not need it).")
+    judge: ModelSettings | None = Field(
+        default_factory=ModelSettings, description="Scores answer pairs on the axes in both "
+        "orders (null: no axes).")
     clusters: ClusterSettings = Field(default_factory=ClusterSettings)
     axes: AxisSettings = Field(default_factory=AxisSettings)
     out: Path | None = Field(None, description="Report folder (default: runs/<run id>/).")
