@@ -159,10 +159,12 @@ def load_config(
         raise ConfigError(f"{path}: expected a mapping of keys at the top, got {type(data).__name__}")
     data = apply_overrides(data, list(overrides or []))
     file_kind = data.get("kind")
+    # A command knows its own kind; only `scai validate` has every kind loaded to list.
+    hint = f"this command needs kind: {kind}" if kind else f"one of: {', '.join(sorted(KINDS))}"
     if file_kind is None:
-        raise ConfigError(f"{path}: kind: required key is missing (one of: {', '.join(sorted(KINDS))})")
+        raise ConfigError(f"{path}: kind: required key is missing ({hint})")
     if file_kind not in KINDS:
-        raise ConfigError(f"{path}: kind: unknown kind {file_kind!r} (one of: {', '.join(sorted(KINDS))})")
+        raise ConfigError(f"{path}: kind: unknown kind {file_kind!r} ({hint})")
     if kind is not None and file_kind != kind:
         raise ConfigError(f"{path}: kind: this command needs kind {kind!r}, the file says {file_kind!r}")
     return validate_as(KINDS[file_kind], data, str(path), config_dir=path.parent)
