@@ -178,11 +178,16 @@ def _final_values(stages: list[StageResult]) -> dict[str, float]:
 
 
 REPLICATE_SEED = 104_729  # added to the seed for the noise floor's second sampling of round 0
+ROUND_SEED_STRIDE = 1_000  # probes.seeds fresh: round k samples with seed + k * this
+
+
+def _round_seed(cfg: DriftConfig, k: int) -> int:
+    return cfg.seed + (k * ROUND_SEED_STRIDE if cfg.probes.seeds == "fresh" else 0)
 
 
 def _probe_answers(cfg: DriftConfig, model: str, label: str, out: Path, cache: bool,
                    progress: bool, seed: int | None = None) -> list[Answer]:
-    """Round `label`'s answers to the fixed probes (same seeds every round), kept as JSONL."""
+    """Round `label`'s answers to the fixed probes (seeds: `probes.seeds`), kept as JSONL."""
     path = out / "answers.jsonl"
     if path.is_file():
         return [Answer.model_validate_json(line) for line in path.read_text().splitlines() if line]
@@ -226,7 +231,8 @@ def _bench(cfg: DriftConfig, model: str, out: Path, cache: bool, progress: bool
 def _measure(cfg: DriftConfig, k: int, model: str, answers: dict[int, list[Answer]], out: Path,
              cache: bool, progress: bool, rr: RoundResult) -> None:
     t0 = time.perf_counter()
-    answers[k] = _probe_answers(cfg, model, f"round {k}", out / "probes", cache, progress)
+    answers[k] = _probe_answers(cfg, model, f"round {k}", out / "probes", cache, progress,
+                                seed=_round_seed(cfg, k))
     rr.seconds["probes"] = time.perf_counter() - t0
     c = cfg.compare
     if k == 0 and c.noise_floor:
@@ -269,7 +275,8 @@ def _round(cfg: DriftConfig, k: int, prev: Path, answers: dict[int, list[Answer]
     done = out / "round.json"
     if done.is_file():
         rr = RoundResult.model_validate_json(done.read_text(encoding="utf-8"))
-        answers[k] = _probe_answers(cfg, rr.model, f"round {k}", out / "probes", cache, progress)
+        answers[k] = _probe_answers(cfg, rr.model, f"round {k}", out / "probes", cache, progress,
+                                    seed=_round_seed(cfg, k))
         return rr, Path(rr.model.removeprefix("hf:"))
     seed = cfg.seed + k
     if k == 0:

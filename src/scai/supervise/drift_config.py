@@ -14,7 +14,7 @@ from scai.supervise.diff.config import AxisSettings, ClusterSettings
 
 
 class ProbeSettings(ConfigModel):
-    """The fixed probe set every round answers (the same prompts, seeds and decoding each time)."""
+    """The fixed probe set every round answers (the same prompts and decoding each time)."""
 
     file: Path | None = Field(None, description="Prompts (YAML/JSONL/TXT); default: the shipped "
                               "behavioural-comparison probes.")
@@ -22,6 +22,12 @@ class ProbeSettings(ConfigModel):
     samples: int = Field(2, ge=1, le=64, description="Answers per probe per round.")
     temperature: float = Field(0.7, ge=0.0, le=5.0)
     max_tokens: int = Field(96, ge=8, le=8192)
+    seeds: Literal["fresh", "shared"] = Field(
+        "fresh", description="fresh: each round samples with its own seeds, so its distance from "
+        "round 0 is on the same footing as the noise floor (two independent samplings); shared: "
+        "every round reuses round 0's seeds (an unchanged model scores exactly 0, a changed one "
+        "partly shares its sampling path: more sensitive to small changes, but distances are not "
+        "comparable with the floor).")
 
     _paths = field_validator("file")(resolve_path)
 
