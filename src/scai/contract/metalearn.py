@@ -98,6 +98,21 @@ def merge_similar(principles: list[str], threshold: float = 0.5) -> list[str]:
     return kept
 
 
+def merge_by_meaning(principles: list[str], threshold: float = 0.75) -> list[str]:
+    """Greedy clustering by embedding cosine (all-MiniLM-L6-v2): a principle joins the first
+    kept one it is at least `threshold` similar to; the first of each cluster represents it."""
+    if len(principles) < 2:
+        return list(principles)
+    from scai.supervise.embed import embed
+
+    x = embed(principles)
+    kept: list[int] = []
+    for i in range(len(principles)):
+        if all(float(x[i] @ x[j]) < threshold for j in kept):
+            kept.append(i)
+    return [principles[i] for i in kept]
+
+
 def vote_scores(agree: int, disagree: int, total: int) -> dict[str, float]:
     """Inverse Constitutional AI: accuracy, relevance and performance of one principle."""
     accuracy = agree / (agree + disagree) if agree + disagree else 0.0
@@ -130,7 +145,9 @@ class VotingLearner:
         proposed = await asyncio.gather(*(propose(i, ep) for i, ep in enumerate(sources)))
         candidates = [" ".join(p["principle"].split()) for p in proposed if p]
         candidates = [c for c in candidates if generality_problem(c, ctx.banned) is None]
-        candidates = merge_similar([*ctx.constitution.principles, *candidates])
+        pool = [*ctx.constitution.principles, *candidates]
+        candidates = (merge_by_meaning(pool, self.config.merge_threshold)
+                      if self.config.merge == "embeddings" else merge_similar(pool))
         rng = random.Random(derive_seed(self.caller.seed, f"e{e}|votes"))
         obs = list(ctx.observations)
         rng.shuffle(obs)
