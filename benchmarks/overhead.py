@@ -56,8 +56,8 @@ def main() -> None:
         # on both paths alike.
         totals = {"raw": [0, 0.0], "scai": [0, 0.0]}
         for i in range(args.n):
-            pair = [("raw", lambda: raw_call(i, args.max_tokens)),
-                    ("scai", lambda: scai_call(client, i, args.max_tokens))]
+            pair = [("raw", lambda i=i: raw_call(i, args.max_tokens)),
+                    ("scai", lambda i=i: scai_call(client, i, args.max_tokens))]
             for name, fn in pair if i % 2 == 0 else pair[::-1]:
                 start = time.perf_counter()
                 totals[name][0] += fn()

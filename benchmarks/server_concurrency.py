@@ -21,7 +21,14 @@ import time
 
 import httpx
 
-from scai.llm import ChatRequest, GenerationParams, Message, ModelClient, ModelSettings, ResponseCache
+from scai.llm import (
+    ChatRequest,
+    GenerationParams,
+    Message,
+    ModelClient,
+    ModelSettings,
+    ResponseCache,
+)
 from scai.llm.llamacpp import bundled_gguf_path
 
 TOPICS = ["rivers", "trust", "bread", "stars", "elections", "bees", "ladders", "music"]
