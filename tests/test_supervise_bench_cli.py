@@ -35,6 +35,10 @@ def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
     assert len(kept) + len(rejected_rows) == len(made)
     for it in kept:
         assert it.validation.judge_answers["local"][0] == it.answer
+    # The validation is a run in the store: its judge calls and its summary.
+    (val,) = RunStore().list_runs(kind="bench-validate")
+    assert val.status == "completed" and RunStore().events(val.id, "model_call")
+    assert RunStore().events(val.id, "result")[-1].payload["kept_path"].endswith("gen.kept.jsonl")
 
     subset = tmp_path / "subset.jsonl"
     seeds = load_items(default_seeds_path())

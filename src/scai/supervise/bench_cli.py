@@ -75,6 +75,7 @@ def register(app: typer.Typer) -> None:
                                             "near-duplicate these (e.g. the seed items)."),
         seed: int = typer.Option(0, "--seed"),
         no_cache: bool = typer.Option(False, "--no-cache"),
+        runs_dir: Path | None = RunsDir,
     ) -> None:
         """Check schema, drop near-duplicates, keep items whose judges agree with the label."""
         from rich.table import Table
@@ -86,7 +87,7 @@ def register(app: typer.Typer) -> None:
         s = validate_items(source, out=out_file, judges=judges.split(","),
                            dedup_threshold=dedup_threshold, min_agreement=min_agreement,
                            judge_samples=judge_samples, reference=reference, seed=seed,
-                           cache=not no_cache)
+                           cache=not no_cache, store=_store(runs_dir))
         for p in s.schema_errors[:20]:
             out.print(f"{source}:{p.line}: {p.problem}", markup=False, highlight=False)
         if len(s.schema_errors) > 20:

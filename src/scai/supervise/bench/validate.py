@@ -16,13 +16,18 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from scai.datafiles import read_text
 from scai.errors import ConfigError
 from scai.llm import ModelClient, ModelSettings, run_sync
+from scai.llm.client import CallRecord
 from scai.progress import progress_bar
+from scai.recording import call_logger, recorded_run
+from scai.store import RunStore
 from scai.supervise.bench.answer import answer_item
 from scai.supervise.bench.items import (
     SUBTASKS,
@@ -122,20 +127,47 @@ def validate_items(
     dedup_threshold: float = 0.9, min_agreement: float = 1.0, judge_samples: int = 1,
     reference: list[BenchItem] | None = None, seed: int = 0, cache: bool = True,
     clients: dict[str, ModelClient] | None = None, progress: bool = True,
+    store: RunStore | None = None,
 ) -> ValidationSummary:
     """Filter the items of the JSONL file `source`; write kept items to `out` (default
     SOURCE.kept.jsonl), rejected ones with reasons beside it, and a summary JSON.
-    `clients` (name -> ModelClient) replaces `judges` when given, e.g. scripted judges in tests."""
+    `clients` (name -> ModelClient) replaces `judges` when given, e.g. scripted judges in tests.
+    With a `store`, the validation is a run there (kind `bench-validate`): its options, every
+    judge call, and the summary as its `result`."""
     if not 0 < dedup_threshold <= 1:
         raise ConfigError(f"--dedup-threshold must be in (0, 1], got {dedup_threshold}")
     if not 0 <= min_agreement <= 1:
         raise ConfigError(f"--min-agreement must be in [0, 1], got {min_agreement}")
     if judge_samples < 1:
         raise ConfigError(f"--judge-samples must be at least 1, got {judge_samples}")
+    if not source.is_file():
+        read_text(source)  # its one-line error: missing, a directory, ...
+    options = dict(source=str(source), out=str(out) if out else None, judges=judges,
+                   dedup_threshold=dedup_threshold, min_agreement=min_agreement,
+                   judge_samples=judge_samples, reference=len(reference or []), seed=seed)
+    if store is None:
+        return _validate(source, out, judges, dedup_threshold, min_agreement, judge_samples,
+                         reference, seed, cache, clients, progress, None)
+    with recorded_run(store, "bench-validate", options, name=source.stem) as run:
+        summary = _validate(source, out, judges, dedup_threshold, min_agreement, judge_samples,
+                            reference, seed, cache, clients, progress, call_logger(run))
+        run.log("result", summary.model_dump(mode="json"))
+        run.finish("completed", summary={"kept": summary.kept, "rejected": summary.rejected,
+                                         "schema_errors": len(summary.schema_errors)})
+    return summary
+
+
+def _validate(
+    source: Path, out: Path | None, judges: list[str] | None, dedup_threshold: float,
+    min_agreement: float, judge_samples: int, reference: list[BenchItem] | None, seed: int,
+    cache: bool, clients: dict[str, ModelClient] | None, progress: bool,
+    on_call: Callable[[CallRecord], None] | None,
+) -> ValidationSummary:
     if clients is None:
         names = [j.strip() for j in (judges if judges is not None else ["local"]) if j.strip()]
         clients = {n: ModelClient(ModelSettings(model=n, concurrency=8),
-                                  cache=True if cache else None) for n in names}
+                                  cache=True if cache else None, on_call=on_call)
+                   for n in names}
     good, bad = check_lines(source)
     items = [it for _, it in good]
     counts = {s: SubtaskCounts() for s in SUBTASKS}
