@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -30,7 +29,7 @@ from scai.cai.judge import (
 from scai.config import ConfigModel
 from scai.errors import ParseFailure
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
-from scai.llm.client import CallRecord
+from scai.llm.client import OnCall
 from scai.progress import progress_bar
 
 
@@ -105,7 +104,7 @@ async def _judge(judge: ModelClient, rubric: Rubric, item: PromptItem, reply: st
 
 async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[Rubric, list[PromptItem]],
                           settings: EvalSettings, judge: ModelClient, seed: int, cache: bool,
-                          advance, on_call: Callable[[CallRecord], None] | None = None,
+                          advance, on_call: OnCall | None = None,
                           ) -> list[Answer]:
     # Up to 8 answers in flight: the transformers backend batches them into one forward pass.
     client = ModelClient(ModelSettings(model=model, concurrency=8) if isinstance(model, str)
@@ -153,7 +152,7 @@ def score(answers: list[Answer]) -> ModelScores:
 
 def run_evaluate(models: dict[str, str], items: dict[Rubric, list[PromptItem]],
                  settings: EvalSettings, out_dir: Path, *, seed: int = 0, cache: bool = True,
-                 progress: bool = True, on_call: Callable[[CallRecord], None] | None = None,
+                 progress: bool = True, on_call: OnCall | None = None,
                  ) -> dict[str, ModelScores]:
     """Answer and judge; writes `answers.jsonl` (every reply and verdict) and `eval.json`.
     `on_call` sees every model call (answers and verdicts), e.g. to log it to a run store."""

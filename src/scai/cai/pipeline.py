@@ -8,7 +8,6 @@ A seed whose eval.json exists is not redone, so an interrupted run resumes where
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -16,11 +15,9 @@ from pydantic import BaseModel
 from scai.cai.config import CaiConfig
 from scai.cai.judge import aggregate_seeds
 from scai.cai.stages import eval_stage, run_generate, run_train
-from scai.llm.client import CallRecord
+from scai.llm.client import OnCall
 from scai.stats import Estimate
 from scai.store import RunStore
-
-OnCall = Callable[[CallRecord], None] | None
 
 MODELS = ("base", "sft", "dpo")
 METRICS = ("attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening", "helpfulness",
@@ -45,7 +42,7 @@ class CaiResult(BaseModel):
 
 
 def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
-          on_call: OnCall) -> SeedResult:
+          on_call: OnCall | None) -> SeedResult:
     done = out / "result.json"
     if done.is_file():
         return SeedResult.model_validate_json(done.read_text(encoding="utf-8"))
@@ -157,7 +154,7 @@ def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | 
 
 
 def _pipeline(config: CaiConfig, out_dir: Path, seeds: int, profile: str | None, cache: bool,
-              progress: bool, on_call: OnCall = None) -> CaiResult:
+              progress: bool, on_call: OnCall | None = None) -> CaiResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [_seed(config, config.seed + k, out_dir / f"seed-{config.seed + k}", cache, progress,
                      on_call) for k in range(seeds)]

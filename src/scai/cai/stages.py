@@ -8,7 +8,6 @@ prompts trained, which are held out for evaluation). train: `sft/` and `dpo/` ch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -28,7 +27,7 @@ from scai.cai.train import StageResult, resolve_base, train_dpo, train_sft, writ
 from scai.datafiles import jsonl_rows, read_text
 from scai.errors import ConfigError
 from scai.llm import GenerationParams, ModelClient, run_sync
-from scai.llm.client import CallRecord
+from scai.llm.client import OnCall
 
 
 class Split(BaseModel):
@@ -70,7 +69,7 @@ def load_constitution(config: CaiConfig) -> Constitution:
 
 def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
                  cache: bool = True, progress: bool = True,
-                 on_call: Callable[[CallRecord], None] | None = None) -> GenerateResult:
+                 on_call: OnCall | None = None) -> GenerateResult:
     seed = config.seed if seed is None else seed
     constitution = load_constitution(config)
     sets = prompt_sets(config, seed)
@@ -110,7 +109,7 @@ def read_split(data_dir: Path) -> Split:
 def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
                data_dir: Path | None = None, seed: int | None = None, cache: bool = True,
                progress: bool = True,
-               on_call: Callable[[CallRecord], None] | None = None) -> dict[str, ModelScores]:
+               on_call: OnCall | None = None) -> dict[str, ModelScores]:
     """Judge `models` on the held-out prompts of this seed's split. With `data_dir`, the split
     written at generation is checked too: a prompt it trained on is refused."""
     seed = config.seed if seed is None else seed

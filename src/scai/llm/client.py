@@ -87,6 +87,10 @@ def validate_json(text: str, schema: dict) -> Any:
     return value
 
 
+OnCall = Callable[[CallRecord], None]
+"""An observer of every finished call (e.g. `scai.recording.call_logger`)."""
+
+
 class ModelClient:
     """Async client for one model; safe to share between coroutines and event loops."""
 
@@ -95,7 +99,7 @@ class ModelClient:
         model: ModelSettings | str = "local",
         *,
         cache: ResponseCache | bool | None = True,
-        on_call: Callable[[CallRecord], None] | None = None,
+        on_call: OnCall | None = None,
         backend: Backend | None = None,
     ):
         self.settings = ModelSettings(model=model) if isinstance(model, str) else model

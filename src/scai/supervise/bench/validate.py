@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -24,7 +23,7 @@ from pydantic import BaseModel, Field
 from scai.datafiles import read_text
 from scai.errors import ConfigError
 from scai.llm import ModelClient, ModelSettings, run_sync
-from scai.llm.client import CallRecord
+from scai.llm.client import OnCall
 from scai.progress import progress_bar
 from scai.recording import call_logger, recorded_run
 from scai.store import RunStore
@@ -142,12 +141,12 @@ def validate_items(
         raise ConfigError(f"--judge-samples must be at least 1, got {judge_samples}")
     if not source.is_file():
         read_text(source)  # its one-line error: missing, a directory, ...
-    options = dict(source=str(source), out=str(out) if out else None, judges=judges,
-                   dedup_threshold=dedup_threshold, min_agreement=min_agreement,
-                   judge_samples=judge_samples, reference=len(reference or []), seed=seed)
     if store is None:
         return _validate(source, out, judges, dedup_threshold, min_agreement, judge_samples,
                          reference, seed, cache, clients, progress, None)
+    options = dict(source=str(source), out=str(out) if out else None, judges=judges,
+                   dedup_threshold=dedup_threshold, min_agreement=min_agreement,
+                   judge_samples=judge_samples, reference=len(reference or []), seed=seed)
     with recorded_run(store, "bench-validate", options, name=source.stem) as run:
         summary = _validate(source, out, judges, dedup_threshold, min_agreement, judge_samples,
                             reference, seed, cache, clients, progress, call_logger(run))
@@ -161,7 +160,7 @@ def _validate(
     source: Path, out: Path | None, judges: list[str] | None, dedup_threshold: float,
     min_agreement: float, judge_samples: int, reference: list[BenchItem] | None, seed: int,
     cache: bool, clients: dict[str, ModelClient] | None, progress: bool,
-    on_call: Callable[[CallRecord], None] | None,
+    on_call: OnCall | None,
 ) -> ValidationSummary:
     if clients is None:
         names = [j.strip() for j in (judges if judges is not None else ["local"]) if j.strip()]
