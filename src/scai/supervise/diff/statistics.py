@@ -145,28 +145,21 @@ def adjust(p: Sequence[float], method: str = "holm") -> list[float]:
 
 
 MAX_EXACT_FLIPS = 16  # up to 2**16 sign patterns are enumerated; more probes: random flips
+RANDOM_FLIPS = 9999
 
 
-def prompt_sign_flip(
-    inside: np.ndarray, a: np.ndarray, prompt_ids: Sequence[str], *, flips: int = 9999,
-    seed: int = 0,
-) -> float | None:
-    """Two-sided p-value that A's and B's rates of landing `inside` are equal, probes as units.
-
-    Per probe with answers from both sides: d = A's rate inside - B's rate inside. Under no
-    difference each d is symmetric around 0, so the mean's sign-flip distribution is the null:
-    exact over all 2^n patterns for n <= 16 probes, else `flips` random patterns, (1+r)/(1+R).
-    None when no probe has answers from both sides.
-    """
+def probe_sides(a: np.ndarray, prompt_ids: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per probe that both sides answered, in first-seen order: (A's rows, B's rows) masks."""
     pids = np.asarray(prompt_ids)
-    d = []
+    sides = []
     for pid in dict.fromkeys(prompt_ids):
         m = pids == pid
         if (m & a).any() and (m & ~a).any():
-            d.append(inside[m & a].mean() - inside[m & ~a].mean())
-    if not d:
-        return None
-    diffs = np.asarray(d, dtype=float)
+            sides.append((m & a, m & ~a))
+    return sides
+
+
+def _sign_flip_p(diffs: np.ndarray, flips: int, seed: int) -> float:
     observed = abs(diffs.mean())
     n = len(diffs)
     if n <= MAX_EXACT_FLIPS:
@@ -177,6 +170,29 @@ def prompt_sign_flip(
     signs = rng.choice((-1.0, 1.0), size=(flips, n))
     hits = int((np.abs(signs @ diffs) / n >= observed - 1e-12).sum())
     return (1 + hits) / (1 + flips)
+
+
+def prompt_sign_flip(
+    inside: np.ndarray, a: np.ndarray, prompt_ids: Sequence[str], *, flips: int = RANDOM_FLIPS,
+    seed: int = 0,
+) -> float | None:
+    """Two-sided p-value that A's and B's rates of landing `inside` are equal, probes as units.
+
+    Per probe with answers from both sides: d = A's rate inside - B's rate inside. Under no
+    difference each d is symmetric around 0, so the mean's sign-flip distribution is the null:
+    exact over all 2^n patterns for n <= 16 probes, else `flips` random patterns, (1+r)/(1+R).
+    None when no probe has answers from both sides.
+    """
+    return _probe_level_p(inside, probe_sides(np.asarray(a, dtype=bool), prompt_ids), flips,
+                          seed)
+
+
+def _probe_level_p(inside: np.ndarray, sides: list[tuple[np.ndarray, np.ndarray]], flips: int,
+                   seed: int) -> float | None:
+    if not sides:
+        return None
+    diffs = np.array([inside[ma].mean() - inside[mb].mean() for ma, mb in sides], dtype=float)
+    return _sign_flip_p(diffs, flips, seed)
 
 
 def cluster_tests(
@@ -203,7 +219,8 @@ def cluster_tests(
     by_prompt: list[float | None] = [None] * len(rows)
     by_prompt_adj: list[float | None] = [None] * len(rows)
     if prompt_ids is not None:
-        by_prompt = [prompt_sign_flip(labels_arr == r[0], a, prompt_ids, seed=seed) for r in rows]
+        sides = probe_sides(a, prompt_ids)  # once for every cluster
+        by_prompt = [_probe_level_p(labels_arr == r[0], sides, RANDOM_FLIPS, seed) for r in rows]
         known = [i for i, p in enumerate(by_prompt) if p is not None]
         for i, q in zip(known, adjust([by_prompt[i] for i in known], correction), strict=True):
             by_prompt_adj[i] = q
@@ -220,15 +237,11 @@ def cluster_tests(
 def embedding_distance(x: np.ndarray, is_a: Sequence[bool], prompt_ids: Sequence[str]) -> Estimate:
     """Mean over prompts of 1 - cos(centroid_A(prompt), centroid_B(prompt)), with a 95% CI
     over prompts. 0: on average both sides answer each prompt in the same place."""
-    a = np.asarray(is_a, dtype=bool)
-    pids = np.asarray(prompt_ids)
     values = []
-    for pid in dict.fromkeys(prompt_ids):
-        m = pids == pid
-        if (m & a).any() and (m & ~a).any():
-            ca, cb = x[m & a].mean(0), x[m & ~a].mean(0)
-            cos = float(ca @ cb / max(1e-12, np.linalg.norm(ca) * np.linalg.norm(cb)))
-            values.append(1.0 - cos)
+    for ma, mb in probe_sides(np.asarray(is_a, dtype=bool), prompt_ids):
+        ca, cb = x[ma].mean(0), x[mb].mean(0)
+        cos = float(ca @ cb / max(1e-12, np.linalg.norm(ca) * np.linalg.norm(cb)))
+        values.append(1.0 - cos)
     return mean_ci(values)
 
 
