@@ -50,12 +50,9 @@ def main() -> None:
     os.environ["SCAI_RUNS_DIR"] = str(work / "runs")
     os.environ["SCAI_CACHE_DIR"] = str(work / "cache")  # a fresh cache: every call is real
 
-    from scai.config import load_config
     from scai.contract import simulate
-    from scai.features import load_features
+    from scai.kinds import load_config
     from scai.stats import mean_ci
-
-    load_features()
     rows = []
     start = time.perf_counter()
     for policy in ("selfish", "altruistic"):

@@ -32,13 +32,11 @@ SWEEP = {
 
 
 def plan(folder: Path):
-    from scai.config import load_config
-    from scai.features import load_features
+    from scai.kinds import load_config
     from scai.sweep import plan_sweep
 
     path = folder / "sweep.yaml"
     path.write_text(json.dumps(SWEEP))
-    load_features()
     cfg = load_config(path)
     return cfg, plan_sweep(cfg)
 

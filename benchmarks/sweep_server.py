@@ -29,8 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from server_concurrency import start_server
 
-from scai.config import load_config
-from scai.features import load_features
+from scai.kinds import load_config
 from scai.llm import ChatRequest, GenerationParams, Message, ModelClient, ModelSettings
 
 TOPICS = ["rivers", "trust", "bread", "stars", "elections", "bees", "ladders", "music",
@@ -69,7 +68,6 @@ def sweep(url: str, args, folder: Path) -> dict:
     path.write_text(json.dumps({
         "kind": "sweep", "name": "bench-server", "base": str(base), "seeds": args.runs,
         "workers": 2, "runs_per_worker": 2, "max_concurrency": args.slots, "cache": False}))
-    load_features()
     cfg = load_config(path)
     t0 = time.perf_counter()
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)

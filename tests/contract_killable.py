@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from scai.config import load_config
 from scai.contract import simulate
-from scai.features import load_features
+from scai.kinds import load_config
 from tests.contract_script import ContractScript
 
 if __name__ == "__main__":
-    load_features()
     config_path, resume = sys.argv[1], (sys.argv[2] if len(sys.argv) > 2 else None)
     backend = ContractScript(offer_share=0.3, delay=0.05)
     sim = simulate(load_config(config_path), runs=1, resume=resume, cache=False, progress=False,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from scai.batch import BatchConfig
-from scai.config import apply_overrides, load_config, to_yaml
+from scai.config import apply_overrides, to_yaml
 from scai.errors import ConfigError
+from scai.kinds import load_config
 from tests.conftest import REPO, scai
 
 GOOD = """\
@@ -130,11 +131,8 @@ def test_binary_prompts_file_is_one_line(tmp_path):
 
 
 def test_a_section_without_or_with_an_unknown_type_names_the_type_key(tmp_path):
-    from scai.config import load_config
     from scai.errors import ConfigError
-    from scai.features import load_features
-
-    load_features()
+    from scai.kinds import load_config
     missing = tmp_path / "m.yaml"
     missing.write_text("kind: contract\ntask: {flexible: 2}\n")
     with pytest.raises(ConfigError, match=r"m.yaml: task.type: required key is missing$"):

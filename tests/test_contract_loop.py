@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from scai.config import load_config
 from scai.contract import simulate
-from scai.features import load_features
+from scai.kinds import load_config
 from scai.store import RunStore
 from tests.conftest import REPO, scai
 from tests.contract_script import ContractScript
@@ -36,7 +35,6 @@ memory: {{mode: full, token_budget: 5000}}
 def config(tmp_path: Path, epochs: int = 3, learner: str = "rewrite", extra: str = ""):
     path = tmp_path / "tiny.yaml"
     path.write_text(BASE.format(epochs=epochs, learner=learner) + extra)
-    load_features()
     return load_config(path)
 
 
@@ -127,7 +125,6 @@ def test_assistance_task_rates_answers_and_reports_utilities(tmp_path):
     path = tmp_path / "a.yaml"
     path.write_text("kind: contract\nepochs: 2\ntask: {type: assistance, users: 3, "
                     "requests_per_epoch: 5, user_kind: llm, objective: min}\n")
-    load_features()
     backend = ContractScript(rating=6)
     sim = simulate(load_config(path), out_dir=tmp_path / "o", progress=False, backend=backend)
     m = sim.runs[0].epochs[0].metrics
@@ -154,7 +151,6 @@ def test_default_example_runs_on_the_embedded_model_end_to_end(tmp_path):
 
 
 def test_embedded_model_plays_voting_and_assistance(tmp_path):
-    load_features()
     cfg = load_config(REPO / "examples" / "contract" / "voting.yaml",
                       ["epochs=2", "task.pairs={mixed: 2, fixed_fixed: 2}",
                        "learner.proposals=2", "learner.votes=2", "learner.merge=embeddings"])
@@ -169,7 +165,6 @@ def test_embedded_model_plays_voting_and_assistance(tmp_path):
 
 
 def test_llm_users_play_with_persona_hidden_policy_and_manner(tmp_path):
-    load_features()
     cfg = load_config(REPO / "examples" / "contract" / "paper" / "manner-altruistic-rude.yaml",
                       ["epochs=1", "task.pairs={fixed_fixed: 2, mixed: 1}", "learner.type=none"])
     sim = simulate(cfg, out_dir=tmp_path / "o", progress=False)

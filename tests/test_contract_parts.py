@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from scai.config import load_config
 from scai.contract import Episode, load_personas
 from scai.contract.config import MemoryConfig
 from scai.contract.constitution import generality_problem
@@ -14,7 +13,7 @@ from scai.contract.memory import recall, render_memory
 from scai.contract.metalearn import merge_similar, vote_scores
 from scai.contract.metrics import gini, ultimatum_metrics, utility_metrics
 from scai.errors import ConfigError
-from scai.features import load_features
+from scai.kinds import load_config
 from tests.conftest import scai
 
 
@@ -47,7 +46,6 @@ def test_extra_personas_load_from_yaml_and_jsonl_with_one_line_errors(tmp_path):
 def test_config_errors_are_one_line_naming_file_and_field(tmp_path, body, message):
     path = tmp_path / "bad.yaml"
     path.write_text(f"kind: contract\n{body}\n")
-    load_features()
     with pytest.raises(ConfigError, match="bad.yaml") as info:
         load_config(path)
     assert message in str(info.value) and "\n" not in str(info.value)
@@ -144,8 +142,6 @@ def test_a_general_principle_names_no_numbers_goods_or_game(text, ok):
 
 def test_every_shipped_contract_example_validates():
     from pathlib import Path
-
-    load_features()
     files = sorted((Path(__file__).parents[1] / "examples" / "contract").rglob("*.yaml"))
     assert len(files) >= 20
     for f in files:

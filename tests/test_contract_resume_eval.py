@@ -9,10 +9,9 @@ import time
 
 import pytest
 
-from scai.config import load_config
 from scai.contract import simulate
 from scai.contract.evaluate import evaluate_constitution
-from scai.features import load_features
+from scai.kinds import load_config
 from scai.store import RunStore
 from tests.conftest import REPO, scai
 from tests.contract_script import ContractScript
@@ -60,7 +59,6 @@ def test_killed_simulation_resumes_playing_exactly_the_missing_episodes(tmp_path
 
 
 def _learn(tmp_path):
-    load_features()
     path = tmp_path / "learn.yaml"
     path.write_text(CONFIG.replace("epochs: 3", "epochs: 2"))
     backend = ContractScript(offer_share=0.1, principles=["Keep the most for yourself."])

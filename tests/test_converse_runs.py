@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from scai.config import load_config
 from scai.converse import run_converse
+from scai.kinds import load_config
 from scai.store import RunStore
 from tests.conftest import REPO, scai
 from tests.converse_script import AgentScript

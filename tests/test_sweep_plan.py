@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import dataclasses
 import threading
 from pathlib import Path
 
 import pytest
 
-from scai.config import load_config
 from scai.errors import ConfigError
-from scai.features import load_features
-from scai.sweep import RUNNERS, Runner, SweepDir, plan_sweep, run_name
+from scai.kinds import all_kinds, load_config
+from scai.sweep import SweepDir, plan_sweep, run_name
 from scai.sweep.limits import ProcessLimit, shares
 from scai.sweep.report import write_report
 from scai.sweep.runners import runner_for
@@ -28,7 +28,6 @@ def sweep_file(tmp_path: Path, body: str, name: str = "s.yaml") -> Path:
 
 
 def plan(tmp_path: Path, body: str):
-    load_features()
     return plan_sweep(load_config(sweep_file(tmp_path, body)))
 
 
@@ -89,7 +88,6 @@ def test_a_base_of_an_unknown_or_unsweepable_kind_is_refused(tmp_path):
     base.write_text("kind: nonesuch\n")
     path = tmp_path / "s.yaml"
     path.write_text(f"kind: sweep\nbase: {base}\n")
-    load_features()
     with pytest.raises(ConfigError, match="unknown kind 'nonesuch'"):
         plan_sweep(load_config(path))
     base.write_text(f"kind: sweep\nbase: {path}\n")
@@ -100,8 +98,9 @@ def test_a_base_of_an_unknown_or_unsweepable_kind_is_refused(tmp_path):
 
 
 def test_a_kind_whose_module_is_missing_is_a_clear_error(monkeypatch):
-    monkeypatch.setitem(RUNNERS, "contract",
-                        Runner("scai.nowhere.missing:run", RUNNERS["contract"].adaptor))
+    kinds = all_kinds()
+    monkeypatch.setitem(kinds, "contract",
+                        dataclasses.replace(kinds["contract"], run="scai.nowhere.missing:run"))
     with pytest.raises(ConfigError, match="needs the module scai.nowhere.missing"):
         runner_for("contract")
     with pytest.raises(ConfigError, match="cannot be swept"):
@@ -234,7 +233,7 @@ def test_a_ray_address_nobody_answers_at_is_one_line_not_a_hang(tmp_path):
 
 def test_every_finite_number_of_a_result_becomes_a_named_metric():
     from scai.stats import mean_ci
-    from scai.sweep.runners import scalars
+    from scai.kinds import scalars
 
     found = scalars({"acceptance": 0.5, "games": 8, "ok": True, "gap": None,
                      "bad": float("nan"), "text": "x",

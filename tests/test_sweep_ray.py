@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from scai.config import load_config
-from scai.features import load_features
+from scai.kinds import load_config
 from scai.sweep import SweepDir, run_sweep
 from tests.conftest import REPO, scai
 
@@ -44,7 +43,6 @@ def sweep_file(tmp_path: Path, body: str) -> Path:
 
 
 def test_each_worker_loads_the_embedded_model_once(tmp_path, ray_cluster):
-    load_features()
     cfg = load_config(sweep_file(tmp_path, "grid: {params.temperature: [0.2, 1.0]}\nseeds: 2\n"))
     s = run_sweep(cfg, tmp_path / "sw", max_parallel=2, progress=False)
     assert len(s.done) == 4 and not s.failed and s.workers == 2
@@ -66,7 +64,6 @@ def test_each_worker_loads_the_embedded_model_once(tmp_path, ray_cluster):
 
 
 def test_a_failing_run_is_retried_then_reported_and_the_others_finish(tmp_path, ray_cluster):
-    load_features()
     cfg = load_config(sweep_file(tmp_path, "variants: [{model.model: local}, "
                                            "{model.model: 'local:/nowhere/x.gguf'}]\nretries: 2\n"))
     s = run_sweep(cfg, tmp_path / "sw", max_parallel=2, progress=False)
@@ -132,7 +129,6 @@ def _server_sweep(tmp_path: Path, url: str, limit: str, out: str):
     path = tmp_path / f"{out}.yaml"
     path.write_text(f"kind: sweep\nname: {out}\nbase: {base}\nseeds: 4\nruns_per_worker: 2\n"
                     f"cache: false\n{limit}")
-    load_features()
     return run_sweep(load_config(path), tmp_path / out, max_parallel=2, progress=False)
 
 

@@ -58,8 +58,7 @@ def _cai_run(root: Path, out: Path) -> str:
     from scai.cai import pipeline
     from scai.cai.evaluate import ModelScores
     from scai.cai.train import StageResult, StepRecord, write_training_log
-    from scai.config import load_config
-    from scai.features import load_features
+    from scai.kinds import load_config
     from scai.store import RunStore
 
     def train(config, data_dir, out_dir, *, seed, progress):
@@ -78,8 +77,6 @@ def _cai_run(root: Path, out: Path) -> str:
                                helpfulness=3.0 + 0.1 * seed, style=0.5 + 0.1 * i,
                                judge_failures={"harm": 0}, answers=4)
                 for i, m in enumerate(models)}
-
-    load_features()
     config = load_config(REPO / "examples" / "cai" / "quick.yaml",
                          ["generate.red_team=1", "generate.helpful=0", "generate.max_tokens=24"])
     with pytest.MonkeyPatch.context() as mp:

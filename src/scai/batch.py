@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from scai.config import ConfigModel, register_kind, resolve_path
+from scai.config import ConfigModel, resolve_path
 from scai.datafiles import jsonl_rows, read_text
 from scai.errors import ConfigError
 from scai.llm import ChatRequest, GenerationParams, Message, ModelClient, ModelSettings
@@ -23,7 +23,6 @@ from scai.recording import call_logger, recorded_run
 from scai.store import RunStore
 
 
-@register_kind("batch")
 class BatchConfig(ConfigModel):
     """Run a list of prompts through a model, several samples each."""
 

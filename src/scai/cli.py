@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from scai import __version__
+from scai.cli_common import RunsDir, SetOpt, err, open_store, out, run_overrides, when
 from scai.errors import ConfigError, ScaiError
 
 app = typer.Typer(
@@ -24,37 +23,6 @@ runs_app = typer.Typer(help="List, inspect and export runs in the store.", no_ar
 cache_app = typer.Typer(help="Inspect or clear the on-disk response cache.", no_args_is_help=True)
 app.add_typer(runs_app, name="runs")
 app.add_typer(cache_app, name="cache")
-
-# Piped output is not wrapped at 80 columns: tables and paths stay whole for grep and files.
-out = Console(width=None if sys.stdout.isatty() else 240)
-err = Console(stderr=True, soft_wrap=True)
-
-RunsDir = typer.Option(
-    None, "--runs-dir", envvar="SCAI_RUNS_DIR", help="Run store directory (default ./runs)."
-)
-SetOpt = typer.Option(None, "--set", help="Override a config value: --set a.b=VALUE (repeatable).")
-
-
-def run_overrides(overrides: list[str] | None, seed: int | None = None,
-                  model: str | None = None) -> list[str]:
-    """--set values plus the --seed and --model shortcuts, as config overrides."""
-    extra = list(overrides or [])
-    if seed is not None:
-        extra.append(f"seed={seed}")
-    if model is not None:
-        extra.append(f"model.model={model}")
-    return extra
-
-
-def _store(runs_dir: Path | None):
-    from scai.store import RunStore
-
-    return RunStore(runs_dir)
-
-
-def _when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
-
 
 @app.callback()
 def _root(
@@ -86,7 +54,7 @@ def ask(
     schema = load_schema(json_schema) if json_schema else None
     completion, run_id = ask_once(
         prompt, model=model, system=system, schema=schema, seed=seed, temperature=temperature,
-        max_tokens=max_tokens, use_cache=not no_cache, store=_store(runs_dir),
+        max_tokens=max_tokens, use_cache=not no_cache, store=open_store(runs_dir),
     )
     if as_json:
         out.print_json(completion.model_dump_json())
@@ -126,10 +94,8 @@ def validate(
     overrides: list[str] | None = SetOpt,
 ) -> None:
     """Check a config file and print it fully resolved, with every default filled in."""
-    from scai.config import load_config, to_yaml
-    from scai.features import load_features
-
-    load_features()
+    from scai.config import to_yaml
+    from scai.kinds import load_config
     cfg = load_config(config, overrides or [])
     print(to_yaml(cfg), end="")
     err.print(f"[green]ok[/green]: {config} is a valid {cfg.kind!s} config")
@@ -145,10 +111,10 @@ def batch(
 ) -> None:
     """Run many prompts x samples through a model; resumable, recorded in the store."""
     from scai.batch import run_batch
-    from scai.config import load_config
+    from scai.kinds import load_config
 
     cfg = load_config(config, overrides or [], kind="batch")
-    s = run_batch(cfg, _store(runs_dir), resume=resume, cache=not no_cache)
+    s = run_batch(cfg, open_store(runs_dir), resume=resume, cache=not no_cache)
     out.print(
         f"run [bold]{s.run_id}[/]: {s.calls_made} calls made, {s.calls_skipped} already done, "
         f"{s.cache_hits} from cache, {s.failures} failed; {s.completion_tokens} tokens in "
@@ -171,11 +137,11 @@ def converse(
     runs_dir: Path | None = RunsDir,
 ) -> None:
     """Run a multi-agent conversation scenario; judge it; aggregate over runs."""
-    from scai.config import load_config
     from scai.converse import run_converse
+    from scai.kinds import load_config
 
     cfg = load_config(scenario, run_overrides(overrides, seed, model), kind="converse")
-    result = run_converse(cfg, _store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
+    result = run_converse(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
                           cache=not no_cache)
     table = Table("run", "seed", "stopped by", "rounds", "statements", "tokens", "judge failures")
     for r in result.runs:
@@ -197,7 +163,7 @@ def runs_list(
     runs_dir: Path | None = RunsDir,
 ) -> None:
     """The runs in the store, newest first."""
-    rows = _store(runs_dir).list_runs(kind=kind, limit=limit)
+    rows = open_store(runs_dir).list_runs(kind=kind, limit=limit)
     if not rows:
         out.print("no runs yet")
         return
@@ -205,7 +171,7 @@ def runs_list(
     colour = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
     for r in rows:
         table.add_row(r.id, r.kind, r.name or "", f"[{colour[r.status]}]{r.status}[/]",
-                      _when(r.created_at), f"{r.duration_s:.1f} s", str(r.n_events))
+                      when(r.created_at), f"{r.duration_s:.1f} s", str(r.n_events))
     out.print(table)
 
 
@@ -220,10 +186,10 @@ def runs_show(
 
     from scai.config import to_yaml  # noqa: F401  (keeps yaml import cost off `runs list`)
 
-    store = _store(runs_dir)
+    store = open_store(runs_dir)
     info = store.get(run)
     out.print(f"[bold]{info.id}[/]  kind={info.kind}  status={info.status}")
-    out.print(f"started {_when(info.created_at)}, finished {_when(info.finished_at)}, "
+    out.print(f"started {when(info.created_at)}, finished {when(info.finished_at)}, "
               f"{info.duration_s:.1f} s, {info.n_events} events")
     if info.error:
         out.print(f"[red]error:[/] {info.error}")
@@ -246,7 +212,7 @@ def runs_show(
         else:
             text = json.dumps(e.payload, ensure_ascii=False)
         text = text.replace("\n", " ")
-        out.print(f"  {_when(e.ts)} {e.type:<12} {e.key or '':<28} {text[:90]}", markup=False,
+        out.print(f"  {when(e.ts)} {e.type:<12} {e.key or '':<28} {text[:90]}", markup=False,
                   highlight=False)
 
 
@@ -262,7 +228,7 @@ def runs_export(
 
     if fmt not in ("jsonl", "parquet", "csv"):
         raise ConfigError(f"--format {fmt!r}: use jsonl, parquet or csv")
-    path = export_run(_store(runs_dir), run, fmt, output)  # type: ignore[arg-type]
+    path = export_run(open_store(runs_dir), run, fmt, output)  # type: ignore[arg-type]
     out.print(f"wrote {path}")
 
 
@@ -291,7 +257,7 @@ def cache_clear(
 
 
 def _register_features() -> None:
-    from scai.features import register_clis
+    from scai.kinds import register_clis
 
     register_clis(app)
 

@@ -1,13 +1,12 @@
 """Configs: YAML files validated by pydantic, with errors a person can act on.
 
-Every config file names its `kind`; features register the pydantic model for their kind with
-`@register_kind`. All commands load configs through `load_config`, so `scai validate` checks
-exactly what a run would use.
+Every config file names its `kind`; each kind's record (scai/kinds.py) names its pydantic model,
+and every command loads configs through `scai.kinds.load_config`, so `scai validate` checks
+exactly what a run would use. This module holds the kind-independent parts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,23 +19,12 @@ MAX_CONFIG_BYTES = 5_000_000
 MAX_ALIASES = 200
 
 M = TypeVar("M", bound=BaseModel)
-KINDS: dict[str, type[BaseModel]] = {}
 
 
 class ConfigModel(BaseModel):
     """Base of every config section: unknown keys are errors, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-def register_kind(name: str) -> Callable[[type[M]], type[M]]:
-    """Class decorator: files with `kind: NAME` validate against this model."""
-
-    def decorate(cls: type[M]) -> type[M]:
-        KINDS[name] = cls
-        return cls
-
-    return decorate
 
 
 class _BoundedLoader(yaml.SafeLoader):
@@ -147,27 +135,15 @@ def validate_as(
         raise ConfigError(f"{where}: {exc}") from None
 
 
-def load_config(
-    path: Path | str, overrides: list[str] | None = None, *, kind: str | None = None
-) -> BaseModel:
-    """Load, override and validate a config file of any registered kind (or of `kind`)."""
+def read_config(path: Path | str, overrides: list[str] | None = None) -> dict[str, Any]:
+    """A config file as a mapping, with `--set` overrides applied (not yet validated)."""
     path = Path(path)
     data = load_yaml(path)
     if data is None:
         raise ConfigError(f"{path}: the file is empty")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of keys at the top, got {type(data).__name__}")
-    data = apply_overrides(data, list(overrides or []))
-    file_kind = data.get("kind")
-    # A command knows its own kind; only `scai validate` has every kind loaded to list.
-    hint = f"this command needs kind: {kind}" if kind else f"one of: {', '.join(sorted(KINDS))}"
-    if file_kind is None:
-        raise ConfigError(f"{path}: kind: required key is missing ({hint})")
-    if file_kind not in KINDS:
-        raise ConfigError(f"{path}: kind: unknown kind {file_kind!r} ({hint})")
-    if kind is not None and file_kind != kind:
-        raise ConfigError(f"{path}: kind: this command needs kind {kind!r}, the file says {file_kind!r}")
-    return validate_as(KINDS[file_kind], data, str(path), config_dir=path.parent)
+    return apply_overrides(data, list(overrides or []))
 
 
 def resolve_path(value: Path | None, info: ValidationInfo) -> Path | None:

@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from scai.cli import SetOpt, out, run_overrides
+    from scai.cli_common import SetOpt, out, run_overrides
 
     cai = typer.Typer(help="Constitutional AI: critique/revision data, SFT and DPO.",
                       no_args_is_help=True)
@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 
     def _config(path: Path, overrides: list[str] | None, seed: int | None,
                 learned: str | None = None):
-        from scai.config import load_config
+        from scai.kinds import load_config
 
         extra = run_overrides(overrides, seed)
         if learned:

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from scai.cai.evaluate import EvalSettings
 from scai.cai.train import TrainSettings
-from scai.config import ConfigModel, register_kind, resolve_path
+from scai.config import ConfigModel, resolve_path
 from scai.llm import ModelSettings
 
 
@@ -27,7 +27,6 @@ class GenerateSettings(ConfigModel):
     repeat_penalty: float = Field(1.2, ge=0.5, le=3.0)
 
 
-@register_kind("cai")
 class CaiConfig(ConfigModel):
     """Constitutional AI: generate critique/revision data with `model`, then SFT and DPO."""
 

@@ -10,7 +10,7 @@ from rich.table import Table
 
 def register(app: typer.Typer) -> None:
     """Add the contract commands to the `scai` app."""
-    from scai.cli import RunsDir, SetOpt, _store, out, run_overrides
+    from scai.cli_common import RunsDir, SetOpt, open_store, out, run_overrides
 
     @app.command()
     def simulate(
@@ -25,11 +25,11 @@ def register(app: typer.Typer) -> None:
         runs_dir: Path | None = RunsDir,
     ) -> None:
         """Run a Social Contract simulation: users teach the assistant its constitution."""
-        from scai.config import load_config
         from scai.contract import simulate as run_simulation
+        from scai.kinds import load_config
 
         cfg = load_config(config, run_overrides(overrides, seed, model), kind="contract")
-        sim = run_simulation(cfg, _store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
+        sim = run_simulation(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
                              cache=not no_cache)
         _print(sim, out)
 
@@ -47,11 +47,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Test a learned constitution on another task (e.g. unseen currencies): with and
         without the prior, with and without asking for a reason."""
-        from scai.config import load_config
         from scai.contract.evaluate import evaluate_constitution as evaluate
+        from scai.kinds import load_config
 
         cfg = load_config(task, run_overrides(overrides, seed, model), kind="contract")
-        result = evaluate(run, cfg, _store(runs_dir), runs=runs, out_dir=out_dir,
+        result = evaluate(run, cfg, open_store(runs_dir), runs=runs, out_dir=out_dir,
                           cache=not no_cache)
         table = Table("variant", "share offered (flexible)", "acceptance", "parse failures")
         for v in result.variants:

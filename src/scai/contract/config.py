@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from scai.config import ConfigModel, register_kind, resolve_path
+from scai.config import ConfigModel, resolve_path
 from scai.llm import GenerationParams, ModelSettings
 
 Policy = Literal["selfish", "fair", "altruistic"]
@@ -141,7 +141,6 @@ class LearnerConfig(ConfigModel):
         return v
 
 
-@register_kind("contract")
 class ContractConfig(ConfigModel):
     """A Social Contract simulation."""
 

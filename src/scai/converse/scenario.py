@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from scai.config import ConfigModel, register_kind
+from scai.config import ConfigModel
 from scai.llm import GenerationParams, ModelSettings
 
 
@@ -138,7 +138,6 @@ class JudgeSpec(ConfigModel):
     metrics: list[Metric] = Field(default_factory=list)
 
 
-@register_kind("converse")
 class ConverseConfig(ConfigModel):
     """A multi-agent conversation scenario."""
 

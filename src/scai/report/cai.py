@@ -10,7 +10,7 @@ from typing import Any
 
 from scai.report.blocks import Block, Figure, Heading, Markdown, Notice, Section, Table
 from scai.report.figures import bars, step_curves
-from scai.report.reader import RunData
+from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate
 
 MODELS = ("base", "sft", "dpo")
@@ -97,7 +97,7 @@ def chain_blocks(out: Path, seed: int) -> list[Block]:
     return blocks
 
 
-def cai_blocks(data: RunData) -> list[Block]:
+def cai_blocks(reader: StoreReader, data: RunData) -> list[Block]:
     """The CAI page body."""
     out_dir = data.out_dir()
     if out_dir is None:

@@ -4,46 +4,11 @@ generic ones; a builder that fails on damaged data yields an error notice, never
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
 
+from scai.kinds import get_kind
 from scai.report.blocks import Block, Heading, Notice, Page, Table
 from scai.report.generic import generic_blocks, status_blocks, when
-from scai.report.reader import RunData, StoreReader
-
-
-def _contract(reader: StoreReader, data: RunData) -> list[Block]:
-    from scai.report.contract import contract_blocks
-
-    return contract_blocks(reader, data)
-
-
-def _converse(reader: StoreReader, data: RunData) -> list[Block]:
-    from scai.report.converse import converse_blocks
-
-    return converse_blocks(reader, data)
-
-
-def _cai(reader: StoreReader, data: RunData) -> list[Block]:
-    from scai.report.cai import cai_blocks
-
-    return cai_blocks(data)
-
-
-def _supervise(kind: str) -> Callable[[StoreReader, RunData], list[Block]]:
-    def build(reader: StoreReader, data: RunData) -> list[Block]:
-        from scai.report import supervise
-
-        return getattr(supervise, f"{kind}_blocks")(data)
-
-    return build
-
-
-# kind -> builder of the blocks above the generic part of the page
-KIND_PAGES: dict[str, Callable[[StoreReader, RunData], list[Block]]] = {
-    "contract": _contract, "converse": _converse, "cai": _cai,
-    "diff": _supervise("diff"), "bench": _supervise("bench"), "drift": _supervise("drift"),
-}
-KNOWN_KINDS = {*KIND_PAGES, "batch", "ask", "diff", "bench", "drift", "sweep"}
+from scai.report.reader import StoreReader
 
 
 def run_page(reader: StoreReader, ref: str) -> Page:
@@ -53,7 +18,8 @@ def run_page(reader: StoreReader, ref: str) -> Page:
     subtitle = (f"{info.kind} · {info.status} · started {when(info.created_at)} · "
                 f"{info.duration_s:.1f} s · {info.n_events} events")
     blocks: list[Block] = status_blocks(data)
-    builder = KIND_PAGES.get(info.kind)
+    record = get_kind(info.kind)
+    builder = record.page_builder() if record is not None else None
     if builder is not None:
         try:
             blocks += builder(reader, data)
@@ -63,7 +29,7 @@ def run_page(reader: StoreReader, ref: str) -> Page:
                 f"The {info.kind} view could not be built from this run's data "
                 f"({type(exc).__name__}: {exc}; at {where.name}:{where.lineno}); the generic "
                 "view follows.", "error"))
-    elif info.kind not in KNOWN_KINDS:
+    elif record is None:
         blocks.append(Notice(f"Unknown run kind {info.kind!r}: showing the generic view.",
                              "warning"))
     blocks += generic_blocks(data, reader.root)

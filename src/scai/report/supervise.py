@@ -10,7 +10,7 @@ from typing import Any
 
 from scai.report.blocks import Block, Figure, Heading, Image, Markdown, Notice, Section, Table
 from scai.report.figures import bars, curves
-from scai.report.reader import RunData
+from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate
 
 
@@ -38,7 +38,7 @@ def _image(path: str | None, caption: str) -> list[Block]:
     return [Notice(f"The {caption} image {p} is missing.", "warning")]
 
 
-def diff_blocks(data: RunData) -> list[Block]:
+def diff_blocks(reader: StoreReader, data: RunData) -> list[Block]:
     """Headline distances and separability, the embedding map, clusters, axes and examples."""
     res = _result(data)
     if res is None:
@@ -89,7 +89,7 @@ def _wilson(score: dict[str, Any]) -> Estimate:
                     ci_low=score.get("ci_low"), ci_high=score.get("ci_high"))
 
 
-def bench_blocks(data: RunData) -> list[Block]:
+def bench_blocks(reader: StoreReader, data: RunData) -> list[Block]:
     """Accuracy per subtask with its Wilson 95% interval, and the parse failures."""
     res = _result(data)
     if res is None:
@@ -109,7 +109,7 @@ def bench_blocks(data: RunData) -> list[Block]:
     return out
 
 
-def drift_blocks(data: RunData) -> list[Block]:
+def drift_blocks(reader: StoreReader, data: RunData) -> list[Block]:
     """Per-round curves: distance from the base and the previous round, benchmark accuracy."""
     res = _result(data)
     if res is None:

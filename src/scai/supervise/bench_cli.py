@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from scai.cli import RunsDir, _store, out
+    from scai.cli_common import RunsDir, open_store, out
 
     bench = typer.Typer(help="Reflectivity benchmarks: generate, validate and run probe items.",
                         no_args_is_help=True)
@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         s = validate_items(source, out=out_file, judges=judges.split(","),
                            dedup_threshold=dedup_threshold, min_agreement=min_agreement,
                            judge_samples=judge_samples, reference=reference, seed=seed,
-                           cache=not no_cache, store=_store(runs_dir))
+                           cache=not no_cache, store=open_store(runs_dir))
         for p in s.schema_errors[:20]:
             out.print(f"{source}:{p.line}: {p.problem}", markup=False, highlight=False)
         if len(s.schema_errors) > 20:
@@ -129,7 +129,7 @@ def register(app: typer.Typer) -> None:
 
         path = dataset or default_seeds_path()
         items = select(load_items(path), _subtasks(subtasks))
-        r = run_benchmark(model, items, samples=samples, seed=seed, store=_store(runs_dir),
+        r = run_benchmark(model, items, samples=samples, seed=seed, store=open_store(runs_dir),
                           out_dir=out_dir, cache=not no_cache, dataset=str(path), resume=resume)
 
         def pct(v):

@@ -41,9 +41,9 @@ def build_config(
     seed: int | None, out_dir: Path | None, supervisor: str | None, judge: str | None,
 ):
     """A DiffConfig from `A B` plus options, or from a `kind: diff` YAML plus options."""
-    from scai.config import apply_overrides, load_config, validate_as
+    from scai.config import apply_overrides, validate_as
     from scai.errors import ConfigError
-    from scai.features import load_features
+    from scai.kinds import load_config
     from scai.supervise.diff import DiffConfig
 
     def model_or_none(key: str, value: str | None) -> tuple[str, str | None]:
@@ -61,7 +61,6 @@ def build_config(
         if any(v is not None for v in side_opts):
             raise ConfigError("--system-a/-b, --constitution-a/-b and --labels go with "
                               "`scai diff A B`; in a config file set a.system, b.constitution ...")
-        load_features()
         return load_config(Path(first), [*shortcuts, *overrides], kind="diff")
     label_a, label_b = _labels(labels, (first, second), (constitution_a, constitution_b))
     data = {
@@ -77,7 +76,7 @@ def build_config(
 
 def register(app: typer.Typer) -> None:
     """Add `scai diff` to the app."""
-    from scai.cli import RunsDir, SetOpt, _store, out
+    from scai.cli_common import RunsDir, SetOpt, open_store, out
 
     @app.command()
     def diff(
@@ -116,7 +115,7 @@ def register(app: typer.Typer) -> None:
         from scai.recording import stored_config
         from scai.supervise.diff import DiffConfig, run_diff
 
-        store = _store(runs_dir)
+        store = open_store(runs_dir)
         if first is None and not resume:
             raise ConfigError("scai diff: give two models (scai diff A B), a `kind: diff` config "
                               "file, or --resume RUN")

@@ -9,7 +9,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add the `drift` command to the `scai` app."""
-    from scai.cli import RunsDir, SetOpt, _store, out, run_overrides
+    from scai.cli_common import RunsDir, SetOpt, open_store, out, run_overrides
 
     @app.command()
     def drift(
@@ -27,14 +27,14 @@ def register(app: typer.Typer) -> None:
         measure how its behaviour drifts from round 0 and from the previous round."""
         from rich.table import Table
 
-        from scai.config import load_config
+        from scai.kinds import load_config
         from scai.supervise.drift import run_drift
 
         extra = run_overrides(overrides, seed)
         if rounds is not None:
             extra.append(f"rounds={rounds}")
         cfg = load_config(config, extra, kind="drift")
-        result = run_drift(cfg, out_dir, store=_store(runs_dir), cache=not no_cache)
+        result = run_drift(cfg, out_dir, store=open_store(runs_dir), cache=not no_cache)
 
         def f(v, d=3):
             return "n/a" if v is None else f"{v:.{d}f}"

@@ -9,7 +9,7 @@ from pydantic import Field, field_validator
 
 from scai.cai.config import GenerateSettings
 from scai.cai.train import TrainSettings
-from scai.config import ConfigModel, register_kind, resolve_path
+from scai.config import ConfigModel, resolve_path
 from scai.supervise.diff.config import AxisSettings, ClusterSettings
 
 
@@ -65,7 +65,6 @@ class BenchSettings(ConfigModel):
     _paths = field_validator("file")(resolve_path)
 
 
-@register_kind("drift")
 class DriftConfig(ConfigModel):
     """Iterated self-training: round 0 is the base model; each round generates data with the
     current model, trains the next one on it, and probes how its behaviour moved."""

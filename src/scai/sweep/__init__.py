@@ -4,7 +4,6 @@ from scai.sweep.config import SweepConfig
 from scai.sweep.execute import SweepSummary, run_sweep
 from scai.sweep.grid import RunSpec, SweepPlan, expand, plan_sweep, run_name
 from scai.sweep.layout import RunRecord, SweepDir
-from scai.sweep.runners import RUNNERS, Runner
 
-__all__ = ["RUNNERS", "RunRecord", "RunSpec", "Runner", "SweepConfig", "SweepDir", "SweepPlan",
+__all__ = ["RunRecord", "RunSpec", "SweepConfig", "SweepDir", "SweepPlan",
            "SweepSummary", "expand", "plan_sweep", "run_name", "run_sweep"]

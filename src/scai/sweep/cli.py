@@ -9,7 +9,7 @@ import typer
 
 def register(app: typer.Typer) -> None:
     """Add the sweep commands to the `scai` app."""
-    from scai.cli import SetOpt, err, out
+    from scai.cli_common import SetOpt, err, out
 
     @app.command()
     def sweep(
@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         overrides: list[str] | None = SetOpt,
     ) -> None:
         """Run a grid of experiments (parameters x seeds) on Ray; resumable."""
-        from scai.config import load_config
+        from scai.kinds import load_config
         from scai.sweep import run_sweep
 
         cfg = load_config(config, overrides or [], kind="sweep")

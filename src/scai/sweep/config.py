@@ -7,10 +7,9 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from scai.config import ConfigModel, register_kind, resolve_path
+from scai.config import ConfigModel, resolve_path
 
 
-@register_kind("sweep")
 class SweepConfig(ConfigModel):
     """Many runs of one base config: every grid point (or variant) x every seed, on Ray."""
 

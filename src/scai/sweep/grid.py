@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from scai.config import KINDS, apply_overrides, load_yaml, validate_as
+from scai.config import apply_overrides, load_yaml, validate_as
 from scai.errors import ConfigError
+from scai.kinds import all_kinds
 from scai.sweep.config import SweepConfig
 from scai.sweep.runners import runner_for
 
@@ -101,16 +102,14 @@ def _absolute_paths(model: BaseModel) -> None:
 
 def plan_sweep(cfg: SweepConfig, where: str = "sweep") -> SweepPlan:
     """Expand and validate every run up front, so a typo fails before any worker starts."""
-    from scai.features import load_features
-
-    load_features()  # every kind a base may have (a command loads only its own)
     base = load_yaml(cfg.base)
     if not isinstance(base, dict):
         raise ConfigError(f"{cfg.base}: expected a mapping of keys at the top")
     kind = base.get("kind")
     if kind == "sweep":
         raise ConfigError(f"{where}: base: {cfg.base} is itself a sweep")
-    if kind not in KINDS:
+    record = all_kinds().get(kind) if isinstance(kind, str) else None
+    if record is None or record.config is None:
         raise ConfigError(f"{where}: base: {cfg.base}: unknown kind {kind!r}")
     runner = runner_for(kind, where=f"{where}: base: {cfg.base}")
     apply_overrides(base, list(cfg.set), where=f"{where}: set")
@@ -135,7 +134,7 @@ def plan_sweep(cfg: SweepConfig, where: str = "sweep") -> SweepPlan:
             overrides = [f"{k}={json.dumps(v)}" for k, v in params.items()]
             overrides.append(f"{runner.seed_key}={seed}")
             apply_overrides(data, overrides, where=f"{where}: run {name}")
-            model = validate_as(KINDS[kind], data, f"{where}: run {name}",
+            model = validate_as(record.config_model(), data, f"{where}: run {name}",
                                 config_dir=cfg.base.parent)
             _absolute_paths(model)
             runs.append(RunSpec(name=name, params=params, seed=seed, kind=kind,

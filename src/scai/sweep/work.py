@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from scai.config import KINDS, to_yaml, validate_as
+from scai.config import to_yaml
+from scai.kinds import validate_kind
 from scai.store import RunStore
 from scai.sweep.runners import RunContext, runner_for
 
@@ -76,14 +77,11 @@ def _tokens(store: RunStore) -> dict[str, int]:
 
 def run_one(name: str, kind: str, config: dict[str, Any], run_dir: str, cache: bool) -> RunResult:
     """Run one config in `run_dir` (store in `store/`, outputs in `out/`); never raises."""
-    from scai.features import load_features
-
     start = time.perf_counter()
     where = dict(pid=os.getpid(), host=socket.gethostname())
     try:
-        load_features()
         runner = runner_for(kind)
-        cfg = validate_as(KINDS[kind], config, f"run {name}")
+        cfg = validate_kind(kind, config, f"run {name}")
         folder = Path(run_dir)
         folder.mkdir(parents=True, exist_ok=True)
         text, path = to_yaml(cfg), folder / "config.yaml"
@@ -93,8 +91,9 @@ def run_one(name: str, kind: str, config: dict[str, Any], run_dir: str, cache: b
         path.write_text(text, encoding="utf-8")
         store = RunStore(folder / "store")
         resume = _unfinished_run(store, kind) if runner.resumable and same else None
-        ctx = RunContext(store=store, out_dir=folder / "out", cache=cache, resume=resume)
-        metrics = runner.adaptor(runner.load(), cfg, ctx)
+        ctx = RunContext(store=store, out_dir=folder / "out", cache=cache, resume=resume,
+                         progress=False)
+        metrics = runner.runner()(cfg, ctx).metrics
         tokens = _tokens(store)
     except BaseException as exc:  # a run's failure is data for the driver, not a crash
         if isinstance(exc, KeyboardInterrupt | SystemExit):

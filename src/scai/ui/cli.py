@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    from scai.cli import RunsDir, out
+    from scai.cli_common import RunsDir, out
 
     @app.command()
     def ui(

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from scai.config import ConfigModel, register_kind, resolve_path
+from scai.config import ConfigModel, resolve_path
 from scai.llm import ModelSettings
 
 
@@ -88,7 +88,6 @@ class AxisSettings(ConfigModel):
                               description="Sign-flip permutations for the separability p-value.")
 
 
-@register_kind("diff")
 class DiffConfig(ConfigModel):
     """Compare two models (or one model under two prompts): sample, embed, cluster, explain."""
 
