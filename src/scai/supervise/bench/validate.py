@@ -78,7 +78,7 @@ def near_duplicates(items: list[BenchItem], threshold: float,
     whose embedding is at least `threshold` similar to one kept before it (greedy, in order)."""
     import numpy as np
 
-    from scai.supervise.embed import embed
+    from scai.embed import embed
 
     own = {it.id for it in items}
     reference = [r for r in reference or [] if r.id not in own]

@@ -158,7 +158,7 @@ def compare(
     `supervisor`/`judge` None skips cluster naming / axes. With `run`, every supervisor and
     judge reply is logged under a key, and a resumed run reuses them. `out_dir` None: no files.
     """
-    from scai.supervise.embed import embed
+    from scai.embed import embed
 
     start = time.perf_counter()
     cs, ax = clusters or ClusterSettings(), axes or AxisSettings()
