@@ -14,6 +14,16 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# What a test needs; `slow` is their union, so `-m "not slow"` and `-m "not model"` both select.
+NEEDS = ("model", "embedder", "ray", "browser", "train")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `slow` every test that carries one of the NEEDS markers."""
+    for item in items:
+        if any(item.get_closest_marker(name) for name in NEEDS):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path, monkeypatch):
