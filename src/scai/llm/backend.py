@@ -1,4 +1,4 @@
-"""The contract every backend meets; `make_backend` turns a model string into one."""
+"""The contract every backend meets (`scai.llm.factory.make_backend` turns a model string into one)."""
 
 from __future__ import annotations
 
@@ -37,23 +37,7 @@ BACKEND_WRAPPERS: list[Callable[[Backend], Backend]] = []
 
 
 def make_backend(settings: ModelSettings) -> Backend:
-    """Build the backend a model string names (imports are lazy: extras stay optional)."""
-    backend = _build(settings)
-    for wrap in BACKEND_WRAPPERS:
-        backend = wrap(backend)
-    return backend
+    """Moved to `scai.llm.factory.make_backend`; kept until scai/llm/client.py imports it there."""
+    from scai.llm.factory import make_backend as moved
 
-
-def _build(settings: ModelSettings) -> Backend:
-    spec = settings.spec
-    if spec.kind == "local":
-        from scai.llm.llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(spec, n_ctx=settings.n_ctx)
-    if spec.kind in ("openai", "openai-compat"):
-        from scai.llm.openai_compat import OpenAICompatBackend
-
-        return OpenAICompatBackend(spec, settings)
-    from scai.llm.hf import HFBackend
-
-    return HFBackend(spec)
+    return moved(settings)

@@ -18,8 +18,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from scai.errors import ModelUnavailable
+from scai.errors import ModelUnavailable, ScaiError
 from scai.llm.backend import Backend
+from scai.llm.catalog import BUNDLED_NAME, bundled_gguf_path
 from scai.llm.spec import ModelSpec
 from scai.llm.types import GenerationParams, Message, RawCompletion
 
@@ -47,10 +48,21 @@ def default_checkpoint_dir() -> Path:
     return Path(env).expanduser() if env else default_cache_dir() / "hf"
 
 
+def resolve_base(name: str) -> Path:
+    """A transformers checkpoint directory for `name` ('local', 'bundled' or 'hf:local' = the
+    bundled model, converted on first use); never downloads."""
+    name = name.removeprefix("hf:")
+    if name in ("local", "bundled"):
+        return bundled_checkpoint()
+    path = Path(name).expanduser()
+    if not (path / "config.json").is_file():
+        raise ScaiError(f"base model {name}: no transformers checkpoint there (config.json missing; "
+                        "models are never downloaded at run time)")
+    return path
+
+
 def bundled_checkpoint(target: Path | None = None) -> Path:
     """The bundled GGUF as a transformers checkpoint directory, converted on first use."""
-    from scai.llm.llamacpp import BUNDLED_NAME, bundled_gguf_path
-
     gguf = bundled_gguf_path()
     target = target or default_checkpoint_dir() / BUNDLED_NAME
     if (target / "config.json").is_file() and any(target.glob("*.safetensors")):

