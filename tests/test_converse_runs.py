@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +14,7 @@ from scai.store import RunStore
 from tests.conftest import REPO, scai
 from tests.converse_script import AgentScript
 from tests.faultserver import FaultServer
+from tests.killable import events_of_first_run, run_and_kill
 
 SCENARIO = """\
 kind: converse
@@ -44,10 +41,10 @@ def write(tmp_path, model="local", rounds=2, judges=JUDGES) -> Path:
     return path
 
 
-def test_many_runs_write_transcripts_judgements_aggregate_and_plot(tmp_path, monkeypatch):
-    monkeypatch.setattr("scai.llm.client.make_backend", lambda settings: AgentScript())
+def test_many_runs_write_transcripts_judgements_aggregate_and_plot(tmp_path):
     config = load_config(write(tmp_path))
-    result = run_converse(config, RunStore(), runs=3, out_dir=tmp_path / "out", progress=False)
+    result = run_converse(config, RunStore(), runs=3, out_dir=tmp_path / "out", progress=False,
+                          backend=AgentScript())
     assert [r.seed for r in result.runs] == [0, 1, 2]
     for i in range(3):
         run_dir = tmp_path / "out" / f"run-{i}"
@@ -62,11 +59,10 @@ def test_many_runs_write_transcripts_judgements_aggregate_and_plot(tmp_path, mon
     assert len(runs) == 3 and all(r.status == "completed" for r in runs)
 
 
-def test_judge_failures_are_counted_not_defaulted(tmp_path, monkeypatch):
-    monkeypatch.setattr("scai.llm.client.make_backend",
-                        lambda settings: AgentScript(judge="the vibes were a 4"))
+def test_judge_failures_are_counted_not_defaulted(tmp_path):
     result = run_converse(load_config(write(tmp_path)), RunStore(), runs=2,
-                          out_dir=tmp_path / "out", progress=False)
+                          out_dir=tmp_path / "out", progress=False,
+                          backend=AgentScript(judge="the vibes were a 4"))
     assert result.judge_failures == {"j": 2}
     assert result.aggregate["j.disagreement"].n == 0 and result.aggregate["j.disagreement"].mean is None
     assert "Scores could not be parsed" in (tmp_path / "out/run-0/transcript.md").read_text()
@@ -75,19 +71,9 @@ def test_judge_failures_are_counted_not_defaulted(tmp_path, monkeypatch):
 def test_killed_conversation_resumes_without_redoing_steps(tmp_path):
     with FaultServer(delay=0.15) as server:
         path = write(tmp_path, model=f"openai-compat:{server.url}#m", rounds=10, judges="")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "scai.cli", "converse", str(path), "--no-cache"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
         store = RunStore()
-        steps = 0
-        deadline = time.time() + 60
-        while time.time() < deadline and steps < 5:
-            time.sleep(0.1)
-            runs = store.list_runs()
-            steps = len(store.events(runs[0].id, "step")) if runs else 0
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        run_and_kill([sys.executable, "-m", "scai.cli", "converse", str(path), "--no-cache"],
+                     events_of_first_run(store, "step"), at=5)
         run = store.list_runs()[0]
         before = len(store.events(run.id, "step"))
         assert 5 <= before < 20 and store.get(run.id).status == "interrupted"
@@ -102,7 +88,7 @@ def test_killed_conversation_resumes_without_redoing_steps(tmp_path):
         assert len(keys) == len(set(keys)) == 20
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_shipped_negotiation_runs_on_the_real_model_and_replays_identically(tmp_path):
     scenario = REPO / "examples" / "converse" / "negotiation.yaml"
     args = ["converse", str(scenario), "--set", "rounds=1", "--set", "params.max_tokens=40",
@@ -124,7 +110,6 @@ def test_shipped_negotiation_runs_on_the_real_model_and_replays_identically(tmp_
     calls = [e for r in RunStore().list_runs() for e in RunStore().events(r.id, "model_call")]
     cached = [e.payload["completion"]["cached"] for e in calls]
     assert cached.count(True) == len(cached) // 2
-    _ = os
 
 
 def test_cli_errors_for_unreachable_model_and_wrong_resume(tmp_path):
@@ -137,8 +122,10 @@ def test_cli_errors_for_unreachable_model_and_wrong_resume(tmp_path):
     assert f"cannot reach {url}" in result.stderr
     assert RunStore().list_runs()[0].status == "failed"
     batch = tmp_path / "b.yaml"
-    batch.write_text("kind: batch\nprompts: [hi]\nparams: {max_tokens: 4, seed: 0}\n")
-    assert scai("batch", str(batch)).returncode == 0
+    with FaultServer() as server:  # any batch run will do; this one needs no real model
+        batch.write_text(f"kind: batch\nmodel: {{model: 'openai-compat:{server.url}#m'}}\n"
+                         "prompts: [hi]\nparams: {max_tokens: 4, seed: 0}\n")
+        assert scai("batch", str(batch)).returncode == 0
     wrong = scai("converse", str(path), "--resume", RunStore().list_runs(kind="batch")[0].id)
     assert wrong.returncode == 2 and "is a batch run, not converse" in wrong.stderr
 

@@ -11,7 +11,7 @@ from scai.llm import ChatRequest, GenerationParams, Message, ModelClient
 from scai.store import RunStore
 from tests.conftest import scai
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.model
 
 SCHEMA = {
     "type": "object",

@@ -9,7 +9,7 @@ import pytest
 from scai.llm import ChatRequest, GenerationParams, Message, ModelClient, ModelSettings
 from tests.conftest import scai
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.model
 
 SCHEMA = {
     "type": "object",

@@ -76,7 +76,7 @@ samples: 2
 """
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_killed_batch_keeps_its_work_and_resumes(tmp_path):
     prompts = tmp_path / "prompts.txt"
     prompts.write_text("\n".join(f"Write one sentence about the number {i}." for i in range(8)))

@@ -18,7 +18,7 @@ from scai.kinds import load_config
 from scai.sweep import SweepDir, run_sweep
 from tests.conftest import REPO, scai
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.ray
 
 CONTRACT = REPO / "examples" / "contract" / "ultimatum.yaml"
 # One game per run, no learning: a run is one or two short calls to the embedded model.
@@ -42,6 +42,7 @@ def sweep_file(tmp_path: Path, body: str) -> Path:
     return path
 
 
+@pytest.mark.model
 def test_each_worker_loads_the_embedded_model_once(tmp_path, ray_cluster):
     cfg = load_config(sweep_file(tmp_path, "grid: {params.temperature: [0.2, 1.0]}\nseeds: 2\n"))
     s = run_sweep(cfg, tmp_path / "sw", max_parallel=2, progress=False)
@@ -63,6 +64,7 @@ def test_each_worker_loads_the_embedded_model_once(tmp_path, ray_cluster):
     assert "temperature: 0.2" in (one / "config.yaml").read_text()
 
 
+@pytest.mark.model
 def test_a_failing_run_is_retried_then_reported_and_the_others_finish(tmp_path, ray_cluster):
     cfg = load_config(sweep_file(tmp_path, "variants: [{model.model: local}, "
                                            "{model.model: 'local:/nowhere/x.gguf'}]\nretries: 2\n"))
@@ -89,6 +91,7 @@ def _wait_for(path_glob, root: Path, proc: subprocess.Popen, timeout: float = 15
     raise AssertionError(f"nothing matched {path_glob} in {timeout} s")
 
 
+@pytest.mark.model
 def test_killed_sweep_resumes_only_the_missing_runs_and_reports(tmp_path, ray_cluster):
     path = sweep_file(tmp_path, "grid: {params.temperature: [0.2, 1.0]}\nseeds: [0]\n")
     out = tmp_path / "sw"
@@ -147,6 +150,7 @@ def test_a_server_gets_at_most_max_concurrency_requests_from_the_whole_sweep(
         assert len(s.done) == 4 and server.max_in_flight > 3  # what the limit prevented
 
 
+@pytest.mark.model
 def test_ctrl_c_stops_the_sweep_cleanly_and_keeps_finished_runs(tmp_path, ray_cluster):
     path = sweep_file(tmp_path, "grid: {params.temperature: [0.2, 0.6, 1.0]}\ncache: false\n")
     out = tmp_path / "sw"

@@ -14,6 +14,7 @@ from scai.converse.judge import Judgement, judge_finished, judge_run
 from scai.converse.render import render_transcript
 from scai.converse.scenario import ConverseConfig
 from scai.converse.transcript import Transcript
+from scai.llm.backend import Backend
 from scai.progress import progress_bar
 from scai.recording import call_logger, recorded_run, stored_config
 from scai.stats import Estimate, mean_ci
@@ -49,10 +50,11 @@ class ConverseResult(BaseModel):
 
 async def _run_one(
     config: ConverseConfig, store: RunStore, out_dir: Path, *, resume: str | None,
-    cache: bool, advance,
+    cache: bool, advance, backend: Backend | None = None,
 ) -> ConverseRun:
     with recorded_run(store, "converse", config, name=config.name, resume=resume) as run:
-        pool = ClientPool(config.model, cache=True if cache else None, on_call=call_logger(run))
+        pool = ClientPool(config.model, cache=True if cache else None, on_call=call_logger(run),
+                          backend=backend)
         log = StepLog(run)
         tally = Tally(on_turn=lambda s: advance(1) if not s.path else None)
         judge_done = None
@@ -149,8 +151,12 @@ def _plot(result: ConverseResult, path: Path) -> str | None:
 def run_converse(
     config: ConverseConfig, store: RunStore, *, runs: int = 1, out_dir: Path | None = None,
     resume: str | None = None, cache: bool = True, progress: bool = True,
+    backend: Backend | None = None,
 ) -> ConverseResult:
-    """Run the scenario `runs` times (seeds seed, seed+1, ...) or resume one run."""
+    """Run the scenario `runs` times (seeds seed, seed+1, ...) or resume one run.
+
+    `backend` answers every model call (a scripted backend in tests); None builds the real ones.
+    """
     if resume:
         config = stored_config(store, resume, "converse", ConverseConfig)
         runs = 1
@@ -165,7 +171,8 @@ def run_converse(
             seeded = config if resume else config.model_copy(update={"seed": config.seed + i})
             run_dir = out_dir / (f"run-{i}" if runs > 1 else "")
             results.append(asyncio.run(_run_one(
-                seeded, store, run_dir, resume=resume, cache=cache, advance=advance)))
+                seeded, store, run_dir, resume=resume, cache=cache, advance=advance,
+                backend=backend)))
     aggregate: dict[str, Estimate] = {
         "statements": mean_ci([r.statements for r in results]),
         "tokens": mean_ci([r.tokens for r in results]),
