@@ -1,11 +1,15 @@
-"""Reading users' data files (prompt lists, datasets) with one-line errors that name the file."""
+"""Users' data files (prompt lists, datasets): read with one-line errors that name the file;
+JSONL written one pydantic row a line."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from pydantic import BaseModel
 
 from scai.errors import ConfigError
 
@@ -28,18 +32,44 @@ def read_text(path: Path) -> str:
     return text
 
 
-def jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, object) for each non-blank JSONL line; a bare string means {prompt: s}."""
+@dataclass(frozen=True)
+class JsonlLine:
+    """One non-blank JSONL line: its parsed value, or why it is not JSON."""
+
+    line: int
+    value: Any = None
+    problem: str | None = None
+
+
+def jsonl_lines(text: str) -> Iterator[JsonlLine]:
+    """Every non-blank line of a JSONL text, parsed; a bad line is reported, not raised."""
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            yield JsonlLine(n, json.loads(line))
         except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{n}: not JSON: {exc.msg}") from None
+            yield JsonlLine(n, problem=f"not JSON: {exc.msg}")
+
+
+def jsonl_rows(path: Path, text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, object) for each non-blank JSONL line; a bare string means {prompt: s}."""
+    for found in jsonl_lines(text):
+        n, row = found.line, found.value
+        if found.problem is not None:
+            raise ConfigError(f"{path}:{n}: {found.problem}")
         if isinstance(row, str):
             row = {"prompt": row}
         if not isinstance(row, dict):
             raise ConfigError(f"{path}:{n}: expected a JSON object or string, "
                               f"got {type(row).__name__}")
         yield n, row
+
+
+def write_jsonl(path: Path, rows: Iterable[BaseModel]) -> Path:
+    """Write one JSON object per row (UTF-8, unescaped), creating the folder; returns `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row.model_dump(mode="json"), ensure_ascii=False) + "\n")
+    return path

@@ -8,7 +8,6 @@ reported, the good ones kept), which is what `scai bench validate` needs.
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from scai.datafiles import read_text
+from scai.datafiles import jsonl_lines, read_text
 from scai.errors import ConfigError
 
 Subtask = Literal[
@@ -165,13 +164,10 @@ def check_lines(path: Path) -> tuple[list[tuple[int, BenchItem]], list[LineProbl
     good: list[tuple[int, BenchItem]] = []
     bad: list[LineProblem] = []
     seen: dict[str, int] = {}
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append(LineProblem(line=n, problem=f"not JSON: {exc.msg}"))
+    for found in jsonl_lines(text):
+        n, row = found.line, found.value
+        if found.problem is not None:
+            bad.append(LineProblem(line=n, problem=found.problem))
             continue
         if not isinstance(row, dict):
             bad.append(LineProblem(line=n, problem=f"expected a JSON object, got {type(row).__name__}"))
