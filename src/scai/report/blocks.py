@@ -1,11 +1,17 @@
-"""What a page is made of: a few plain block types that both the dashboard and `scai report`
-render (Streamlit widgets there, HTML or Markdown here), so no figure is built twice."""
+"""What a page is made of: a few plain block types that every output renders (Streamlit
+widgets in the dashboard, HTML or Markdown in files), so no figure is built twice.
+
+Each output is a `Renderers` table: one function per block type. A new block type is a
+dataclass here, added to `Block`, plus one registered function per output (`as_html`,
+`as_markdown`, `scai.ui.render`); `Renderers.missing()` names any output that lacks one.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, get_args
 
 
 @dataclass
@@ -42,10 +48,11 @@ class Table:
 
 @dataclass
 class Figure:
-    """A matplotlib figure; `name` becomes its file name when written beside a Markdown report."""
+    """A matplotlib figure; `name` (e.g. "offered_share") is its stable PNG file name when a
+    page is written to a folder (`write_files`); unnamed figures are numbered."""
 
     figure: Any
-    name: str
+    name: str = ""
     caption: str = ""
 
 
@@ -112,7 +119,37 @@ class Page:
     blocks: list[Block]
 
 
-def walk(blocks: list[Block]):
+BLOCK_TYPES: tuple[type, ...] = get_args(Block)
+
+R = TypeVar("R")
+
+
+class Renderers(Generic[R]):
+    """One output target's renderers: a function per block type, looked up by the block's class."""
+
+    def __init__(self, target: str):
+        self.target = target
+        self._by_type: dict[type, Callable[..., R]] = {}
+
+    def register(self, block_type: type) -> Callable[[Callable[..., R]], Callable[..., R]]:
+        """Decorator: `fn(block, *context)` renders blocks of `block_type`."""
+        def add(fn: Callable[..., R]) -> Callable[..., R]:
+            self._by_type[block_type] = fn
+            return fn
+        return add
+
+    def __call__(self, block: Block, *context: Any) -> R:
+        fn = self._by_type.get(type(block))
+        if fn is None:
+            raise TypeError(f"no {self.target} renderer for {type(block).__name__} blocks")
+        return fn(block, *context)
+
+    def missing(self) -> list[str]:
+        """Block types this target cannot render yet (a test keeps this empty)."""
+        return [t.__name__ for t in BLOCK_TYPES if t not in self._by_type]
+
+
+def walk(blocks: list[Block]) -> Iterator[Block]:
     """Every block, depth first, including those inside sections, tabs and chat deliberations."""
     for b in blocks:
         yield b
@@ -128,8 +165,8 @@ def walk(blocks: list[Block]):
 
 def close_figures(blocks: list[Block]) -> None:
     """Free the matplotlib figures of a page once it has been rendered."""
-    import matplotlib.pyplot as plt
+    from scai.report.figures import close
 
     for b in walk(blocks):
         if isinstance(b, Figure):
-            plt.close(b.figure)
+            close(b.figure)

@@ -1,27 +1,49 @@
-"""Matplotlib figures from plain numbers: curves with 95% CI bands, grouped bars, step curves."""
+"""The one figure module: matplotlib set-up (`pyplot`), PNG bytes, and the shared plots
+(curves with 95% CI bands, grouped bars, step curves) drawn from plain numbers.
+
+Every plot in scai is made through `pyplot()`, so the headless backend is chosen in one place
+and matplotlib is imported only when something is drawn.
+"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Sequence
+from typing import Any
 
 from scai.stats import Estimate
 
 COLOURS = ["#c33", "#357", "#2a7", "#a6c", "#d80", "#49b", "#777", "#b57"]
+DPI = 110
 
 
-def _plt():
+def pyplot() -> Any:
+    """`matplotlib.pyplot` on the headless Agg backend: the only matplotlib set-up in scai."""
     import matplotlib
 
+    # Agg before pyplot is imported: no display on servers, in tests or in the dashboard.
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     return plt
 
 
+def png_bytes(fig: Any, dpi: int = DPI) -> bytes:
+    """A matplotlib figure as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def close(fig: Any) -> None:
+    """Free a figure once it has been written or drawn."""
+    pyplot().close(fig)
+
+
 def curves(series: dict[str, Sequence[Estimate]], *, title: str, ylabel: str,
            xlabel: str = "epoch", unit_range: bool = False):
     """One line per series (mean per x), a shaded 95% CI band where there are several runs."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 3.4))
     for i, (label, ests) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
@@ -58,7 +80,7 @@ def curves(series: dict[str, Sequence[Estimate]], *, title: str, ylabel: str,
 
 def bars(groups: dict[str, dict[str, Estimate]], *, title: str, ylabel: str = ""):
     """Bars per group (e.g. base/SFT/DPO) for each metric, with 95% CI error bars."""
-    plt = _plt()
+    plt = pyplot()
     metrics = list(dict.fromkeys(m for g in groups.values() for m in g))
     fig, ax = plt.subplots(figsize=(max(4.5, 1.3 * len(metrics) + 2), 3.4))
     width = 0.8 / max(len(groups), 1)
@@ -86,7 +108,7 @@ def bars(groups: dict[str, dict[str, Estimate]], *, title: str, ylabel: str = ""
 
 def step_curves(panels: dict[str, dict[str, list[tuple[float, float]]]], *, title: str):
     """One panel per quantity (e.g. loss), one line per stage (SFT, DPO), x = step."""
-    plt = _plt()
+    plt = pyplot()
     names = list(panels) or ["(no data)"]
     fig, axes = plt.subplots(1, len(names), figsize=(3.6 * len(names), 3.0), squeeze=False)
     for ax, name in zip(axes[0], names):
