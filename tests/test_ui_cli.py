@@ -51,3 +51,9 @@ def test_damaged_store_reads_what_it_can_and_reports_exports_it(tmp_path):
     assert "data:image/png;base64," in html  # the offered-share curve, inlined
     files = write_report(run_page(reader, run.id), tmp_path / "r.md")
     assert files[0].read_text().count("](r-0") >= 1 and all(f.exists() for f in files)
+
+
+def test_the_dashboard_draws_every_block_type():
+    from scai.ui.render import streamlit_of
+
+    assert streamlit_of.missing() == []

@@ -1,4 +1,5 @@
-"""Draw a report `Page` with Streamlit: the same blocks `scai report` writes to HTML."""
+"""Draw a report `Page` with Streamlit: the dashboard's renderer, one function per block type
+(the same blocks `scai report` writes to HTML and Markdown)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from scai.report.blocks import (
     Markdown,
     Notice,
     Page,
+    Renderers,
     Section,
     Table,
     Tabs,
@@ -24,6 +26,7 @@ AVATARS = {"moderator": "🎙️"}
 
 
 def table_frame(t: Table):
+    """A Table block as a DataFrame Streamlit can show (unique column names, Arrow-safe)."""
     import pandas as pd
 
     columns = list(dict.fromkeys(str(c) or " " for c in t.columns))
@@ -48,6 +51,9 @@ def _fold(title: str, expanded: bool, folded: bool):
     return box
 
 
+streamlit_of: Renderers[None] = Renderers("Streamlit")
+
+
 def draw(blocks: list[Block], folded: bool = False) -> None:
     """Streamlit elements for `blocks`; `folded` when already inside an expander."""
     i = 0
@@ -62,43 +68,75 @@ def draw(blocks: list[Block], folded: bool = False) -> None:
                     st.pyplot(fig.figure, clear_figure=False)
             i += run
             continue
-        b = blocks[i]
+        streamlit_of(blocks[i], folded)
         i += 1
-        if isinstance(b, Heading):
-            (st.header if b.level <= 2 else st.subheader)(b.text)
-        elif isinstance(b, Markdown):
-            st.markdown(b.text)
-        elif isinstance(b, Notice):
-            {"info": st.info, "warning": st.warning, "error": st.error}[b.level](b.text)
-        elif isinstance(b, Table):
-            if b.caption:
-                st.caption(b.caption)
-            st.dataframe(table_frame(b), hide_index=True, width="stretch")
-        elif isinstance(b, Figure):
-            with st.columns([3, 2])[0]:  # a lone figure at a readable size
-                st.pyplot(b.figure, clear_figure=False)
-        elif isinstance(b, Image):
-            if b.path.is_file():
-                st.image(str(b.path), caption=b.caption)
-            else:
-                st.warning(f"missing image {b.path}")
-        elif isinstance(b, Code):
-            st.code(b.text, language=b.language or None)
-        elif isinstance(b, Chat):
-            for line in b.lines:
-                with st.chat_message(line.speaker, avatar=AVATARS.get(line.role)):
-                    st.markdown(f"**{line.speaker}** · {line.note}")
-                    if line.nested:
-                        with _fold(line.nested_title, False, folded):
-                            draw(line.nested, True)
-                    st.markdown(line.text)
-        elif isinstance(b, Section):
-            with _fold(b.title, b.expanded, folded):
-                draw(b.blocks, True)
-        elif isinstance(b, Tabs) and b.tabs:
-            for tab, (_, inner) in zip(st.tabs([label for label, _ in b.tabs]), b.tabs):
-                with tab:
-                    draw(inner, folded)
+
+
+@streamlit_of.register(Heading)
+def _heading(b: Heading, folded: bool) -> None:
+    (st.header if b.level <= 2 else st.subheader)(b.text)
+
+
+@streamlit_of.register(Markdown)
+def _markdown(b: Markdown, folded: bool) -> None:
+    st.markdown(b.text)
+
+
+@streamlit_of.register(Notice)
+def _notice(b: Notice, folded: bool) -> None:
+    {"info": st.info, "warning": st.warning, "error": st.error}[b.level](b.text)
+
+
+@streamlit_of.register(Table)
+def _table(b: Table, folded: bool) -> None:
+    if b.caption:
+        st.caption(b.caption)
+    st.dataframe(table_frame(b), hide_index=True, width="stretch")
+
+
+@streamlit_of.register(Figure)
+def _figure(b: Figure, folded: bool) -> None:
+    with st.columns([3, 2])[0]:  # a lone figure at a readable size
+        st.pyplot(b.figure, clear_figure=False)
+
+
+@streamlit_of.register(Image)
+def _image(b: Image, folded: bool) -> None:
+    if b.path.is_file():
+        st.image(str(b.path), caption=b.caption)
+    else:
+        st.warning(f"missing image {b.path}")
+
+
+@streamlit_of.register(Code)
+def _code(b: Code, folded: bool) -> None:
+    st.code(b.text, language=b.language or None)
+
+
+@streamlit_of.register(Chat)
+def _chat(b: Chat, folded: bool) -> None:
+    for line in b.lines:
+        with st.chat_message(line.speaker, avatar=AVATARS.get(line.role)):
+            st.markdown(f"**{line.speaker}** · {line.note}")
+            if line.nested:
+                with _fold(line.nested_title, False, folded):
+                    draw(line.nested, True)
+            st.markdown(line.text)
+
+
+@streamlit_of.register(Section)
+def _section(b: Section, folded: bool) -> None:
+    with _fold(b.title, b.expanded, folded):
+        draw(b.blocks, True)
+
+
+@streamlit_of.register(Tabs)
+def _tabs(b: Tabs, folded: bool) -> None:
+    if not b.tabs:
+        return
+    for tab, (_, inner) in zip(st.tabs([label for label, _ in b.tabs]), b.tabs):
+        with tab:
+            draw(inner, folded)
 
 
 def draw_page(page: Page) -> None:
