@@ -1,17 +1,16 @@
-"""Judges: summarise a finished run and score it on a rubric, with parsing that cannot fail
-silently (a judgement that does not parse is recorded as a failure, never as a default score)."""
+"""Converse judges: summarise a finished run and score it on its rubric (`scai.rubric`), with
+parsing that cannot fail silently (a judgement that does not parse is recorded as a failure,
+never as a default score)."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from pydantic import BaseModel
 
 from scai.converse.agent import PROMPTS, render_statement
-from scai.converse.scenario import JudgeSpec
 from scai.converse.transcript import Transcript
 from scai.errors import ParseFailure
 from scai.llm import GenerationParams, Message, ModelClient
+from scai.rubric import JudgeSpec, metric_lines, scores_schema
 
 MAX_TRANSCRIPT_CHARS = 14000
 
@@ -38,19 +37,6 @@ def transcript_text(transcript: Transcript, limit: int = MAX_TRANSCRIPT_CHARS) -
     return text if len(text) <= limit else "...\n" + text[-limit:]
 
 
-def scores_schema(spec: JudgeSpec) -> dict[str, Any]:
-    """Each metric an integer in its range (as an enum, which llama.cpp's grammar enforces)."""
-    props = {m.name: {"type": "integer", "enum": list(range(m.min, m.max + 1))}
-             for m in spec.metrics}
-    return {
-        "type": "object",
-        "properties": {"scores": {"type": "object", "properties": props,
-                                  "required": [m.name for m in spec.metrics]},
-                       "rationale": {"type": "string"}},
-        "required": ["scores", "rationale"],
-    }
-
-
 DONE_SCHEMA = {
     "type": "object",
     "properties": {"finished": {"type": "boolean"}, "reason": {"type": "string"}},
@@ -73,7 +59,7 @@ async def judge_run(
     judgement = Judgement(judge=spec.name, summary=summary.text.strip())
     if not spec.metrics:
         return judgement
-    rubric = "\n".join(f"- {m.name} ({m.min}-{m.max}): {m.description}" for m in spec.metrics)
+    rubric = metric_lines(spec)
     try:
         scored = await client.complete(
             [system, Message(role="user", content=PROMPTS["judge_scores"].render(

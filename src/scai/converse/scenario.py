@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 
 from scai.config import ConfigModel
 from scai.llm import GenerationParams, ModelSettings
+from scai.rubric import JudgeSpec, Metric  # noqa: F401 (the shared judge rubric; re-exported)
 
 
 def check_template(text: str | None, allowed: set[str], where: str) -> None:
@@ -110,32 +111,6 @@ class Termination(ConfigModel):
     judge: bool = Field(
         False, description="After each round, ask the first judge whether the conversation is over."
     )
-
-
-class Metric(ConfigModel):
-    """A score the judge gives a whole run."""
-
-    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    description: str
-    min: int = 1
-    max: int = 10
-
-    @model_validator(mode="after")
-    def _range(self) -> Metric:
-        if self.max <= self.min or self.max - self.min > 200:
-            raise ValueError(f"metric {self.name}: need min < max and at most 200 steps")
-        return self
-
-
-class JudgeSpec(ConfigModel):
-    """A model that summarises a finished run and scores it on a rubric."""
-
-    name: str = "judge"
-    model: ModelSettings | None = None
-    instructions: str = Field(
-        "You are an impartial analyst. Read the transcript and judge it on the evidence.",
-    )
-    metrics: list[Metric] = Field(default_factory=list)
 
 
 class ConverseConfig(ConfigModel):
