@@ -143,4 +143,6 @@ def test_dashboard_never_writes_to_the_store(ui_env):
     assert (db.stat().st_mtime_ns, db.stat().st_size) == before
     reader = StoreReader(ui_env.root)
     with pytest.raises(Exception, match="readonly"):
-        reader._db.execute("DELETE FROM runs")
+        reader.store._db.execute("DELETE FROM runs")
+    with pytest.raises(Exception, match="read-only"):
+        reader.store.create_run("contract", {})

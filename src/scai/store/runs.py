@@ -15,14 +15,26 @@ import threading
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel
+from typing import Any
 
 from scai.errors import StoreError
 from scai.redact import redact
+from scai.store.models import Event, RunInfo, RunStatus
+from scai.store.rows import (
+    EVENT_SELECT,
+    RUN_SELECT,
+    USAGE_SELECT,
+    describe_event_row,
+    pid_alive,
+    read_event_row,
+    read_run_row,
+    resolve_ref,
+)
 
-RunStatus = Literal["running", "completed", "failed", "interrupted"]
+__all__ = ["Event", "Run", "RunInfo", "RunStatus", "RunStore", "default_runs_dir", "new_run_id",
+           "pid_alive"]
+
+_pid_alive = pid_alive  # the name older code imported
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -58,76 +70,46 @@ def default_runs_dir() -> Path:
 
 
 def new_run_id(kind: str) -> str:
+    """A fresh run id: `<kind>-<UTC time>-<6 hex digits>`."""
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     return f"{kind}-{stamp}-{_secrets.token_hex(3)}"
 
 
-class RunInfo(BaseModel):
-    """A run's row: what `scai runs list` shows."""
-
-    id: str
-    kind: str
-    name: str | None
-    status: RunStatus
-    config: dict[str, Any]
-    created_at: float
-    updated_at: float
-    finished_at: float | None
-    error: str | None
-    pid: int | None
-    host: str | None
-    summary: dict[str, Any] | None
-    n_events: int = 0
-
-    @property
-    def duration_s(self) -> float:
-        return (self.finished_at or self.updated_at) - self.created_at
-
-
-class Event(BaseModel):
-    """One append-only record of a run."""
-
-    id: int
-    run_id: str
-    ts: float
-    type: str
-    key: str | None
-    payload: dict[str, Any]
-
-
-def _pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RunStore:
-    """All runs under one directory (`scai.sqlite` plus one artifact folder per run)."""
+    """All runs under one directory (`scai.sqlite` plus one artifact folder per run).
 
-    def __init__(self, root: Path | str | None = None):
+    `read_only=True` opens an existing store with SQLite `mode=ro` (the dashboard and
+    `scai report`): nothing is created, and every write is refused.
+    """
+
+    def __init__(self, root: Path | str | None = None, *, read_only: bool = False):
         self.root = Path(root) if root is not None else default_runs_dir()
+        self.path = self.root / "scai.sqlite"
+        self.read_only = read_only
+        self._lock = threading.Lock()
+        if read_only:
+            self._db = _connect_read_only(self.path)
+            return
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            self.path = self.root / "scai.sqlite"
             self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the run store at {self.root}: {exc}") from exc
-        self._lock = threading.Lock()
 
     # -- writing ----------------------------------------------------------------------------
+    def _writable(self) -> None:
+        if self.read_only:
+            raise StoreError(f"the run store at {self.root} is open read-only")
+
     def create_run(
         self, kind: str, config: dict[str, Any], *, name: str | None = None,
         run_id: str | None = None,
     ) -> Run:
+        """Record a new run (status running, this process and host) and return its handle."""
+        self._writable()
         run_id = run_id or new_run_id(kind)
         now = time.time()
         with self._lock, self._db:
@@ -143,6 +125,7 @@ class RunStore:
         return Run(self, run_id)
 
     def _append(self, run_id: str, type_: str, payload: dict, key: str | None) -> None:
+        self._writable()
         blob = json.dumps(redact(payload), ensure_ascii=False, default=str)
         now = time.time()
         with self._lock, self._db:
@@ -153,86 +136,110 @@ class RunStore:
             self._db.execute("UPDATE runs SET updated_at = ? WHERE id = ?", (now, run_id))
 
     def _set(self, run_id: str, **fields: Any) -> None:
+        self._writable()
         cols = ", ".join(f"{k} = ?" for k in fields)
         with self._lock, self._db:
             self._db.execute(f"UPDATE runs SET {cols} WHERE id = ?", (*fields.values(), run_id))
 
     # -- reading ----------------------------------------------------------------------------
-    def _info(self, row: tuple) -> RunInfo:
-        (id_, kind, name, status, config, created, updated, finished, error, pid, host,
-         summary, n_events) = row
-        if status == "running" and host == socket.gethostname() and not _pid_alive(pid):
-            status = "interrupted"  # its process is gone without saying goodbye
-        return RunInfo(
-            id=id_, kind=kind, name=name, status=status, config=json.loads(config),
-            created_at=created, updated_at=updated, finished_at=finished, error=error, pid=pid,
-            host=host, summary=json.loads(summary) if summary else None, n_events=n_events,
-        )
-
-    _SELECT = (
-        "SELECT r.id, r.kind, r.name, r.status, r.config, r.created_at, r.updated_at,"
-        " r.finished_at, r.error, r.pid, r.host, r.summary,"
-        " (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) FROM runs r"
-    )
-
-    def list_runs(self, kind: str | None = None, limit: int | None = None) -> list[RunInfo]:
-        sql, args = self._SELECT, []
-        if kind:
-            sql += " WHERE r.kind = ?"
-            args.append(kind)
+    def read_runs(self, kind: str | None = None, *, run_id: str | None = None,
+                  limit: int | None = None) -> list[tuple[RunInfo, list[str]]]:
+        """Runs newest first, each with what could not be read of its row (damage tolerated)."""
+        sql, args = RUN_SELECT, []
+        where = [(c, v) for c, v in (("r.kind = ?", kind), ("r.id = ?", run_id)) if v]
+        if where:
+            sql += " WHERE " + " AND ".join(c for c, _ in where)
+            args += [v for _, v in where]
         sql += " ORDER BY r.created_at DESC"
         if limit:
             sql += f" LIMIT {int(limit)}"
         with self._lock:
             rows = self._db.execute(sql, args).fetchall()
-        return [self._info(r) for r in rows]
+        return [read_run_row(r) for r in rows]
+
+    def list_runs(self, kind: str | None = None, limit: int | None = None) -> list[RunInfo]:
+        """Every run (of `kind`), newest first; a damaged row is an error."""
+        return [_intact(info, problems) for info, problems in self.read_runs(kind, limit=limit)]
+
+    def run_ids(self) -> list[str]:
+        """Every run id, newest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT id FROM runs ORDER BY created_at DESC").fetchall()
+        return [r[0] for r in rows]
 
     def resolve(self, ref: str) -> str:
         """A run id from an id or a unique prefix of one; `latest` is the newest run."""
-        with self._lock:
-            if ref == "latest":
-                row = self._db.execute(
-                    "SELECT id FROM runs ORDER BY created_at DESC LIMIT 1"
-                ).fetchone()
-                if row is None:
-                    raise StoreError(f"no runs in {self.root}")
-                return row[0]
-            rows = self._db.execute("SELECT id FROM runs ORDER BY created_at DESC").fetchall()
-        ids = [r[0] for r in rows if r[0].startswith(ref)]
-        if ref in ids:
-            return ref
-        if not ids:
-            raise StoreError(f"no run {ref!r} in {self.root} (see `scai runs list`)")
-        if len(ids) > 1:
-            raise StoreError(f"{ref!r} matches {len(ids)} runs: {', '.join(ids[:4])} ...")
-        return ids[0]
+        return resolve_ref(self.run_ids(), ref, self.root)
+
+    def read_run(self, ref: str) -> tuple[RunInfo, list[str]]:
+        """One run's row and what could not be read of it."""
+        return self.read_runs(run_id=self.resolve(ref))[0]
 
     def get(self, ref: str) -> RunInfo:
-        run_id = self.resolve(ref)
-        with self._lock:
-            row = self._db.execute(self._SELECT + " WHERE r.id = ?", (run_id,)).fetchone()
-        return self._info(row)
+        """One run's row (by id, prefix or `latest`); a damaged row is an error."""
+        return _intact(*self.read_run(ref))
 
     def open_run(self, ref: str) -> Run:
         """A handle to append to an existing run (to resume it)."""
         return Run(self, self.resolve(ref))
 
-    def events(self, run_id: str, type_: str | None = None) -> list[Event]:
-        sql = "SELECT id, run_id, ts, type, key, payload FROM events WHERE run_id = ?"
+    def _event_rows(self, run_id: str, type_: str | None) -> list[tuple]:
+        sql = EVENT_SELECT + " WHERE run_id = ?"
         args: list[Any] = [run_id]
         if type_:
             sql += " AND type = ?"
             args.append(type_)
         with self._lock:
-            rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
-        return [
-            Event(id=i, run_id=r, ts=ts, type=t, key=k, payload=json.loads(p))
-            for i, r, ts, t, k, p in rows
-        ]
+            return self._db.execute(sql + " ORDER BY id", args).fetchall()
+
+    def read_events(self, run_id: str, type_: str | None = None) -> tuple[list[Event], list[str]]:
+        """A run's events in order, and the names of those whose payload cannot be read."""
+        events, bad = [], []
+        for row in self._event_rows(run_id, type_):
+            event = read_event_row(row)
+            if event is None:
+                bad.append(describe_event_row(row))
+            else:
+                events.append(event)
+        return events, bad
+
+    def events(self, run_id: str, type_: str | None = None) -> list[Event]:
+        """A run's events in order; an unreadable payload is an error."""
+        events, bad = self.read_events(run_id, type_)
+        if bad:
+            raise StoreError(f"run {run_id}: {len(bad)} event(s) cannot be read: "
+                             f"{', '.join(bad[:4])}")
+        return events
+
+    def usage(self) -> dict[str, tuple[int, float | None]]:
+        """Per run id: total tokens and cost of its model calls (None where no price is known)."""
+        with self._lock:
+            rows = self._db.execute(USAGE_SELECT).fetchall()
+        return {r: (int(t or 0), c) for r, t, c in rows}
 
     def close(self) -> None:
+        """Close the database connection."""
         with self._lock:
             self._db.close()
+
+
+def _intact(info: RunInfo, problems: list[str]) -> RunInfo:
+    if problems:
+        raise StoreError(f"run {info.id} is damaged: {'; '.join(problems)}")
+    return info
+
+
+def _connect_read_only(path: Path) -> sqlite3.Connection:
+    """SQLite `mode=ro` on an existing store: the dashboard can never write to it."""
+    if not path.is_file():
+        raise StoreError(f"no run store at {path} (run something first, or pass --runs-dir)")
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False,
+                             timeout=30)
+        db.execute("SELECT 1 FROM runs LIMIT 1")
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot read the run store at {path}: {exc}") from exc
+    return db
 
 
 class Run:
@@ -254,6 +261,7 @@ class Run:
         self.store._append(self.id, type_, payload or {}, key)
 
     def metric(self, name: str, value: float, *, step: int | None = None, **labels: Any) -> None:
+        """Append a `metric` event (a named number, optionally at a step, with labels)."""
         self.log("metric", {"name": name, "value": value, "step": step, **labels})
 
     def done_keys(self, type_: str) -> set[str]:
@@ -261,6 +269,7 @@ class Run:
         return {e.key for e in self.store.events(self.id, type_) if e.key is not None}
 
     def events(self, type_: str | None = None) -> list[Event]:
+        """This run's events (of one type), in order."""
         return self.store.events(self.id, type_)
 
     def resume(self) -> None:
@@ -275,6 +284,7 @@ class Run:
         self, status: RunStatus = "completed", *, error: str | None = None,
         summary: dict[str, Any] | None = None,
     ) -> None:
+        """Mark the run finished (or failed/interrupted), with its error and summary."""
         fields: dict[str, Any] = {"status": status, "finished_at": time.time()}
         if error is not None:
             fields["error"] = redact(error)
