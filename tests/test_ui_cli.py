@@ -57,3 +57,26 @@ def test_the_dashboard_draws_every_block_type():
     from scai.ui.render import streamlit_of
 
     assert streamlit_of.missing() == []
+
+
+def test_kind_filter_and_page_titles_come_from_the_kind_records(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from scai.report.pages import kind_label
+    from tests.conftest import REPO
+
+    store = RunStore(tmp_path / "runs")
+    for kind in ("mystery", "contract-eval", "converse"):
+        store.create_run(kind, {"kind": kind}).finish("completed")
+    monkeypatch.setenv("SCAI_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(REPO / "src/scai/ui/app.py"), default_timeout=60).run()
+    assert not at.exception
+    choices = at.multiselect[0].options
+    assert choices == [kind_label("converse"), kind_label("contract-eval"), "mystery"]
+    assert choices[1] == "Constitution evaluation (contract-eval)"
+    at.multiselect[0].select("contract-eval").run()
+    assert set(at.dataframe[0].value["kind"]) == {"contract-eval"}
+    run = store.list_runs(kind="contract-eval")[0].id
+    page = run_page(StoreReader(tmp_path / "runs"), run)
+    assert page.title == f"Constitution evaluation run {run}"
+    assert "Unknown run kind" not in to_html(page)

@@ -5,10 +5,29 @@ from __future__ import annotations
 
 import traceback
 
-from scai.kinds import get_kind
+from scai.kinds import all_kinds, get_kind
 from scai.report.blocks import Block, Heading, Notice, Page, Table
 from scai.report.generic import generic_blocks, status_blocks, when
 from scai.report.reader import StoreReader
+
+
+def kind_title(kind: str) -> str:
+    """A kind as people read it: its record's title (e.g. "Social Contract"), else its name."""
+    record = get_kind(kind)
+    return record.title if record is not None else kind
+
+
+def kind_label(kind: str) -> str:
+    """A kind in a filter or a heading: "Social Contract (contract)"; unknown kinds as named."""
+    title = kind_title(kind)
+    return f"{title} ({kind})" if title != kind else kind
+
+
+def kinds_present(kinds: list[str]) -> list[str]:
+    """The kinds among `kinds`, once each, in the order their records declare them."""
+    declared = list(all_kinds())
+    return sorted(set(kinds), key=lambda k: (declared.index(k) if k in declared else len(declared),
+                                             k))
 
 
 def run_page(reader: StoreReader, ref: str) -> Page:
@@ -33,7 +52,8 @@ def run_page(reader: StoreReader, ref: str) -> Page:
         blocks.append(Notice(f"Unknown run kind {info.kind!r}: showing the generic view.",
                              "warning"))
     blocks += generic_blocks(data, reader.root)
-    return Page(title=f"{info.kind} run {info.id}" + (f" — {info.name}" if info.name else ""),
+    return Page(title=f"{kind_title(info.kind)} run {info.id}"
+                + (f" — {info.name}" if info.name else ""),
                 subtitle=subtitle, blocks=blocks)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import streamlit as st
 
 from scai.errors import ScaiError
-from scai.report.pages import RUN_COLUMNS, run_page, runs_rows
+from scai.report.blocks import Table
+from scai.report.pages import RUN_COLUMNS, kind_label, kinds_present, run_page, runs_rows
 from scai.report.reader import StoreReader
 from scai.ui.render import draw_page, table_frame
 
@@ -17,6 +18,7 @@ REFRESH_S = 2.0
 
 
 def open_reader() -> StoreReader | None:
+    """The store named by $SCAI_RUNS_DIR, or None (with the reason shown) when it cannot open."""
     try:
         return StoreReader()
     except ScaiError as exc:
@@ -35,6 +37,7 @@ def cached_runs(root: str) -> list[dict]:
 
 
 def runs_view(reader: StoreReader) -> None:
+    """The Runs table with its filters, and a way to open one run."""
     st.title("Runs")
     st.caption(f"store: {reader.path} (read-only)")
     rows = cached_runs(str(reader.root))
@@ -42,14 +45,14 @@ def runs_view(reader: StoreReader) -> None:
         st.info("No runs yet. Start one, e.g. `scai simulate examples/contract/ultimatum.yaml`.")
         return
     c1, c2, c3 = st.columns(3)
-    kinds = c1.multiselect("kind", sorted({r["kind"] for r in rows}))
+    # labelled by each kind's record ("Social Contract (contract)"), filtered by its name
+    kinds = c1.multiselect("kind", kinds_present([r["kind"] for r in rows]),
+                           format_func=kind_label)
     statuses = c2.multiselect("status", sorted({r["status"] for r in rows}))
     text = c3.text_input("name or id contains")
     shown = [r for r in rows if (not kinds or r["kind"] in kinds)
              and (not statuses or r["status"] in statuses)
              and (not text or text.lower() in (r["name"] + " " + r["id"]).lower())]
-    from scai.report.blocks import Table
-
     frame = table_frame(Table(RUN_COLUMNS, [[r[c] for c in RUN_COLUMNS] for r in shown]))
     frame.insert(0, "page", [f"?run={r['id']}" for r in shown])
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
@@ -66,6 +69,7 @@ def runs_view(reader: StoreReader) -> None:
 
 
 def run_view(reader: StoreReader, ref: str) -> None:
+    """One run's page; a running run refreshes itself until it ends."""
     if st.button("← all runs"):
         st.query_params.clear()
         st.rerun()
@@ -94,6 +98,7 @@ def run_view(reader: StoreReader, ref: str) -> None:
 
 
 def main() -> None:
+    """The dashboard: a run's page with `?run=ID`, else the Runs table."""
     st.set_page_config(page_title="scai", layout="wide")
     reader = open_reader()
     if reader is None:
