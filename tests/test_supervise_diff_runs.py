@@ -161,7 +161,7 @@ def test_example_config_validates_and_names_two_constitutions():
 
 
 def test_cli_arguments_become_the_same_config_a_file_would_give(tmp_path):
-    from scai.supervise.diff_cli import build_config
+    from scai.supervise.diff.cli import build_config
 
     example = Path(__file__).parents[1] / "examples/supervise/diff.yaml"
     common = dict(system_a=None, system_b=None, constitution_a=None, constitution_b=None,

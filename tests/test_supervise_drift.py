@@ -8,9 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from scai.stats import Estimate
-from scai.supervise.drift import Comparison, RoundResult, comparison
-from scai.supervise.drift_config import DriftConfig
-from scai.supervise.drift_report import markdown, plot
+from scai.supervise.drift import Comparison, DriftConfig, RoundResult, comparison
+from scai.supervise.drift.report import markdown, plot
 from tests.conftest import REPO, scai
 
 

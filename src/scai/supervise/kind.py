@@ -12,7 +12,7 @@ from scai.kinds import Feature, Kind, KindResult, RunContext, scalars
 
 def run_diff(cfg: Any, ctx: RunContext) -> KindResult:
     """One diff config -> its headline measures."""
-    from scai.supervise.diff import run_diff as diff
+    from scai.supervise.diff.runner import run_diff as diff
 
     result = diff(cfg, ctx.store, out_dir=ctx.out_dir, cache=ctx.cache, resume=ctx.resume,
                   progress=ctx.progress)
@@ -23,7 +23,7 @@ def run_diff(cfg: Any, ctx: RunContext) -> KindResult:
 
 def run_drift(cfg: Any, ctx: RunContext) -> KindResult:
     """One drift config -> the last round against round 0, and its benchmark score."""
-    from scai.supervise.drift import run_drift as drift
+    from scai.supervise.drift.run import run_drift as drift
 
     result = drift(cfg, ctx.out_dir, store=ctx.store, cache=ctx.cache, progress=ctx.progress)
     last = result.rounds[-1]  # where the self-training led
@@ -33,7 +33,7 @@ def run_drift(cfg: Any, ctx: RunContext) -> KindResult:
 
 
 FEATURE = Feature("supervise", cli=(
-    "scai.supervise.diff_cli", "scai.supervise.bench_cli", "scai.supervise.drift_cli"), kinds=(
+    "scai.supervise.diff.cli", "scai.supervise.bench.cli", "scai.supervise.drift.cli"), kinds=(
     Kind("diff", "Behavioural diff", config="scai.supervise.diff.config:DiffConfig",
          run="scai.supervise.kind:run_diff",
          page="scai.report.supervise:diff_blocks"),
@@ -41,7 +41,7 @@ FEATURE = Feature("supervise", cli=(
          page="scai.report.supervise:bench_blocks"),
     Kind("bench-validate", "Benchmark item validation"),
     # A drift run resumes from its own folder (finished rounds are kept there).
-    Kind("drift", "Drift", config="scai.supervise.drift_config:DriftConfig",
+    Kind("drift", "Drift", config="scai.supervise.drift.config:DriftConfig",
          run="scai.supervise.kind:run_drift",
          page="scai.report.supervise:drift_blocks"),
 ))

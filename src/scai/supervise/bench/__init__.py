@@ -16,7 +16,8 @@ from scai.supervise.bench.items import (
     load_items,
     write_items,
 )
-from scai.supervise.bench.score import BenchResult, Score, run_benchmark, score, wilson
+from scai.supervise.bench.result import BenchResult, Score
+from scai.supervise.bench.score import run_benchmark, score, wilson
 
 __all__ = [
     "SUBTASKS", "SUBTASK_TITLES", "BenchItem", "BenchResult", "ItemAnswer", "Provenance", "Score",

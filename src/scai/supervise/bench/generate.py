@@ -19,7 +19,8 @@ from pydantic import BaseModel, ValidationError
 from scai.errors import ConfigError, ParseFailure
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
 from scai.progress import progress_bar
-from scai.supervise.bench.answer import call_seed, prompts
+from scai.steps import derive_seed
+from scai.supervise.bench.answer import prompts
 from scai.supervise.bench.items import (
     LETTERS,
     SUBTASK_TITLES,
@@ -98,7 +99,7 @@ def generation_request(seeds: list[BenchItem], subtask: str, attempt: int, seed:
     """(kind, example items, messages) for generation call number `attempt` of a subtask.
     The kind (choice or statement) follows the seeds' mix; examples are of that kind."""
     pool = [it for it in seeds if it.subtask == subtask]
-    rng = random.Random(call_seed(seed, "generate", subtask, attempt))
+    rng = random.Random(derive_seed(seed, "generate", subtask, attempt))
     kinds = [it.kind for it in pool]
     kind = rng.choice(kinds)
     same = [it for it in pool if it.kind == kind]
@@ -153,7 +154,7 @@ def generate_items(
     async def one(subtask: str, attempt: int) -> None:
         kind, examples, msgs = generation_request(seeds, subtask, attempt, seed, shots)
         params = GenerationParams(temperature=temperature, max_tokens=360, repeat_penalty=1.1,
-                                  seed=call_seed(seed, "generate", subtask, attempt),
+                                  seed=derive_seed(seed, "generate", subtask, attempt),
                                   json_schema=schemas[kind])
         t = tally[subtask]
         t.calls += 1

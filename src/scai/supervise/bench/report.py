@@ -8,7 +8,7 @@ from pathlib import Path
 
 from scai.supervise.bench.answer import ItemAnswer
 from scai.supervise.bench.items import SUBTASK_TITLES, BenchItem
-from scai.supervise.bench.score import BenchResult, Score
+from scai.supervise.bench.result import BenchResult, Score
 
 
 def _pct(v: float | None) -> str:

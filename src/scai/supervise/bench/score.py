@@ -15,14 +15,15 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from scai.llm import ModelClient, ModelSettings
 from scai.progress import progress_bar
 from scai.recording import call_logger, recorded_run
+from scai.steps import KeyedLog, keyed_call
 from scai.store import RunStore
-from scai.supervise.bench.answer import ItemAnswer, answer_item
+from scai.supervise.bench.answer import ItemAnswer, answer_params, item_messages, to_answer
 from scai.supervise.bench.items import SUBTASKS, BenchItem
+from scai.supervise.bench.report import write_outputs
+from scai.supervise.bench.result import BenchResult, Score
 
 
 def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float | None, float | None]:
@@ -34,51 +35,6 @@ def wilson(successes: float, n: int, z: float = 1.96) -> tuple[float | None, flo
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
     return max(0.0, centre - half), min(1.0, centre + half)
-
-
-class Score(BaseModel):
-    """Accuracy on one subtask (or overall).
-
-    `mean` counts a parse failure as wrong; `parsed_mean` leaves failed answers out. Both have a
-    Wilson 95% interval over items; `chance` is the accuracy of uniform guessing."""
-
-    mean: float | None = Field(description="Accuracy, parse failures counted as wrong.")
-    ci_low: float | None
-    ci_high: float | None
-    n: int = Field(description="Items.")
-    answers: int = Field(description="Sampled answers (items x samples).")
-    parse_failures: int = Field(description="Answers that failed the answer schema.")
-    parsed_mean: float | None = Field(description="Accuracy among parsed answers only.")
-    parsed_ci_low: float | None
-    parsed_ci_high: float | None
-    parsed_n: int = Field(description="Items with at least one parsed answer.")
-    chance: float | None = Field(description="Expected accuracy of a uniform random guess.")
-    longest_choice: float | None = Field(
-        None, description="Accuracy of always picking the longest option (multiple choice only): "
-        "a check that labels cannot be guessed from option length.")
-    answer_counts: dict[str, int] = Field(
-        default_factory=dict, description="How often each option was answered: a model that "
-        "always says 'B' or 'true' shows up here, not only as near-chance accuracy.")
-
-    def fmt(self) -> str:
-        if self.mean is None:
-            return "n/a"
-        return f"{self.mean:.2f} [{self.ci_low:.2f}, {self.ci_high:.2f}] (n={self.n})"
-
-
-class BenchResult(BaseModel):
-    """A model's scores: per subtask and over all items, with what was run."""
-
-    model: str
-    dataset: str | None = None
-    samples: int
-    seed: int
-    temperature: float
-    per_subtask: dict[str, Score]
-    overall: Score
-    run_id: str | None = None
-    wall_s: float = 0.0
-    out_dir: str | None = None
 
 
 def _longest_choice(items: Sequence[BenchItem]) -> float | None:
@@ -131,17 +87,28 @@ def _client(model: str, cache: bool, run) -> ModelClient:
                        on_call=call_logger(run) if run is not None else None)
 
 
+def _stored(payload: dict, item: BenchItem, sample: int) -> ItemAnswer:
+    # An `answer` event from before the step kernel holds an ItemAnswer; a newer one is a
+    # keyed_call record (the reply, or the parse failure recorded in its place).
+    if "correct" in payload:
+        return ItemAnswer.model_validate(payload)
+    return to_answer(item, sample, payload.get("parsed"), payload.get("text", ""))
+
+
 async def _answer_all(client: ModelClient, todo: list[tuple[BenchItem, int]], seed: int,
-                      temperature: float, run, progress: bool) -> list[ItemAnswer]:
+                      temperature: float, log: KeyedLog, progress: bool) -> list[ItemAnswer]:
+    """Each (item, sample) through `keyed_call` under `item#sample`; a parse failure is recorded
+    as that answer (a wrong one), so a resumed run does not ask again."""
     with progress_bar(f"bench {client.name}" if progress else None, len(todo)) as advance:
         async def one(item: BenchItem, k: int) -> ItemAnswer:
             key = f"{item.id}#{k}"
-            a = await answer_item(client, item, sample=k, seed=seed, temperature=temperature,
-                                  tags={"key": key, "item": item.id})
-            if run is not None:
-                run.log("answer", a.model_dump(), key=key)
+            step = await keyed_call(
+                client, log, key, item_messages(item),
+                answer_params(item, sample=k, seed=seed, temperature=temperature),
+                kind="answer", tags={"key": key, "item": item.id}, failures="record",
+                sample_index=k, extra={"item_id": item.id, "sample": k})
             advance(1)
-            return a
+            return to_answer(item, k, step.parsed, step.text)
 
         return list(await asyncio.gather(*(one(it, k) for it, k in todo)))
 
@@ -160,7 +127,6 @@ def run_benchmark(
     run's folder when recorded). Temperature defaults to 0 for one sample, 0.7 for several."""
     from scai.errors import ConfigError
     from scai.llm import run_sync
-    from scai.supervise.bench.report import write_outputs
 
     if samples < 1:
         raise ConfigError(f"samples must be at least 1, got {samples}")
@@ -179,12 +145,13 @@ def run_benchmark(
             if same != {k: config[k] for k in same}:
                 raise ConfigError(f"--resume {resume}: run {run.id} was started with another "
                                   "model, dataset, --samples or --seed; give the same ones")
-            for e in run.events("answer"):
-                if e.key:
-                    done[e.key] = ItemAnswer.model_validate(e.payload)
+        log = KeyedLog(run, "answer")
+        if resume:
+            done = {f"{it.id}#{k}": _stored(log.all()[f"{it.id}#{k}"], it, k) for it in items
+                    for k in range(samples) if f"{it.id}#{k}" in log}
         todo = [(it, k) for it in items for k in range(samples) if f"{it.id}#{k}" not in done]
         c = client or _client(model, cache, run)
-        fresh = run_sync(_answer_all(c, todo, seed, temp, run, progress)) if todo else []
+        fresh = run_sync(_answer_all(c, todo, seed, temp, log, progress)) if todo else []
         answers = [*done.values(), *fresh]
         per, overall = score_by_subtask(items, answers)
         folder = out_dir or (run.dir if run is not None else None)

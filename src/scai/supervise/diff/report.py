@@ -5,12 +5,10 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from scai.supervise.diff.runner import DiffResult
+from scai.supervise.diff.result import DiffResult
 
 COLOURS = ("#1f77b4", "#d62728")
 

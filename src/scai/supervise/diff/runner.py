@@ -10,104 +10,26 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from pydantic import BaseModel, Field
 
 from scai.llm import ModelClient, ModelSettings
 from scai.llm.backend import Backend
 from scai.recording import call_logger, recorded_run
-from scai.stats import Estimate
 from scai.store.runs import Run, RunStore
-from scai.supervise.diff.axes import AxisRow, Separability, axis_rows, merge_proposals, slug
+from scai.supervise.diff.axes import axis_rows, merge_proposals, slug
 from scai.supervise.diff.axes import separability as fit_separability
 from scai.supervise.diff.config import AxisSettings, ClusterSettings, DiffConfig
-from scai.supervise.diff.ledger import Ledger
 from scai.supervise.diff.probes import load_probes, select_probes
 from scai.supervise.diff.report import draw_map, markdown, project, to_html
+from scai.supervise.diff.result import ClusterRow, DiffResult, Example, Failures
 from scai.supervise.diff.sampling import Answer, sample_answers, system_prompt
 from scai.supervise.diff.statistics import (
-    Clustering,
     center_by_prompt,
     choose_clusters,
     cluster_tests,
     embedding_distance,
     energy_distance,
 )
-from scai.supervise.diff.supervisor import Failures, judge_pairs, name_clusters, propose_axes
-
-
-class Example(BaseModel):
-    """An answer shown as an example of a cluster."""
-
-    side: str
-    prompt_id: str
-    prompt: str
-    text: str
-
-
-class ClusterRow(BaseModel):
-    """One cluster: its A/B counts and test, the supervisor's reading, examples."""
-
-    id: int
-    size: int
-    n_a: int
-    n_b: int
-    share_a: float
-    share_b: float
-    expected_share_a: float
-    odds_ratio: float | None
-    p_value: float
-    p_adjusted: float
-    p_prompts: float | None = None
-    p_prompts_adjusted: float | None = None
-    significant: bool
-    name: str | None = None  # None: the supervisor's reply could not be read (or no supervisor)
-    description: str | None = None
-    difference: str | None = None
-    alignment_relevant: bool | None = None  # None: not named
-    alignment_note: str | None = None
-    domains: list[str] = Field(default_factory=list)
-    examples: list[Example] = Field(default_factory=list)
-
-
-class DiffResult(BaseModel):
-    """Everything `scai diff` found; logged as the run's `result` event."""
-
-    run_id: str | None
-    labels: tuple[str, str]
-    n_prompts: int
-    samples: int
-    n_answers: int
-    embedding_distance: float | None = Field(
-        description="Mean over prompts of 1 - cos(centroid of A's answers, centroid of B's).")
-    embedding_distance_ci: Estimate
-    energy_distance: float
-    energy_p_value: float | None
-    energy_permutations: int
-    expected_share_a: float
-    clustering: Clustering
-    correction: str
-    alpha: float
-    clusters: list[ClusterRow]
-    axes: list[AxisRow]
-    separability: Separability
-    embedding_separability: Separability
-    failures: Failures
-    report_md: str | None = None
-    report_html: str | None = None
-    map_png: str | None = None
-    answers_path: str | None = None
-    wall_s: float = 0.0
-
-    @property
-    def metrics(self) -> dict[str, float | None]:
-        """Headline numbers (for sweeps and run summaries)."""
-        return {"embedding_distance": self.embedding_distance,
-                "energy_distance": self.energy_distance, "energy_p_value": self.energy_p_value,
-                "clusters": float(len(self.clusters)),
-                "significant_clusters": float(sum(c.significant for c in self.clusters)),
-                "axes_accuracy": self.separability.accuracy,
-                "embedding_accuracy": self.embedding_separability.accuracy,
-                "failures": float(self.failures.total)}
+from scai.supervise.diff.supervisor import judge_pairs, name_clusters, propose_axes
 
 
 def _client(model: ModelSettings | ModelClient | str | None, cache, run: Run | None,
@@ -166,7 +88,6 @@ def compare(
                         answers_b[0].side if answers_b else "B")
     if labels[0] == labels[1]:
         labels = (f"{labels[0]} (A)", f"{labels[1]} (B)")
-    ledger = Ledger(run)
     answers = [*answers_a, *answers_b]
     is_a = np.r_[np.ones(len(answers_a), bool), np.zeros(len(answers_b), bool)]
     x = embed([a.text for a in answers])
@@ -203,7 +124,7 @@ def compare(
     if sup is not None:
         names, failures.cluster_names = name_clusters(
             sup, {c: m for c, m in members.items() if c >= 0}, tests[0].expected_share_a if tests
-            else 0.5, ledger=ledger, seed=seed, examples=cs.examples,
+            else 0.5, run=run, seed=seed, examples=cs.examples,
             progress="naming clusters" if progress else None)
 
     rows = []
@@ -229,12 +150,12 @@ def compare(
     if sup is not None and ax.propose > 0:
         proposals, failures.axis_proposals = propose_axes(
             sup, pairs, n=ax.propose, batches=ax.proposal_batches, per_batch=ax.pairs_per_batch,
-            ledger=ledger, seed=seed, progress="proposing axes" if progress else None)
+            run=run, seed=seed, progress="proposing axes" if progress else None)
         axis_list = merge_proposals(ax.fixed, proposals, ax.propose)
     scored = []
     if jdg is not None and axis_list:
         scored, failures.judgements = judge_pairs(
-            jdg, pairs, axis_list, ledger=ledger, seed=seed,
+            jdg, pairs, axis_list, run=run, seed=seed,
             progress="judging pairs (both orders)" if progress else None)
     keys = [slug(a.name) for a in axis_list]
     feats = np.array([[p.scores[k] for k in keys] for p in scored], dtype=float).reshape(

@@ -13,9 +13,10 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from scai.errors import ModelError, ParseFailure
 from scai.llm import GenerationParams, Message, ModelClient, run_sync
 from scai.prompts import PromptBook
+from scai.steps import Counts, KeyedLog, keyed_call
+from scai.store import Run
 from scai.supervise.diff.axes import (
     PairScores,
     axes_text,
@@ -25,10 +26,9 @@ from scai.supervise.diff.axes import (
     slug,
 )
 from scai.supervise.diff.config import AxisSpec
-from scai.supervise.diff.ledger import Ledger
 from scai.supervise.diff.sampling import Answer
 
-PROMPTS = PromptBook.load(Path(str(resources.files("scai.supervise") / "diff_prompts.yaml")))
+PROMPTS = PromptBook.load(Path(str(resources.files("scai.supervise.diff") / "prompts.yaml")))
 
 # The embedded backend writes properties in sorted order, so the keys are chosen to sort in
 # the order a reader reasons: name, description, difference, then the alignment verdict.
@@ -44,18 +44,6 @@ NAME_SCHEMA = {
 }
 
 
-class Failures(BaseModel):
-    """Supervisor and judge replies that could not be used (schema failures or model errors)."""
-
-    cluster_names: int = 0
-    axis_proposals: int = 0
-    judgements: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.cluster_names + self.axis_proposals + self.judgements
-
-
 def digest(*parts: object) -> str:
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:10]
 
@@ -65,37 +53,28 @@ def clip(text: str, n: int = 320) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-async def _keyed_calls(
+async def _call_all(
     client: ModelClient, calls: list[tuple[str, list[Message], GenerationParams]],
-    ledger: Ledger, type_: str, progress: str | None,
+    log: KeyedLog, progress: str | None,
 ) -> tuple[dict[str, dict], int]:
-    """Make the calls whose key is not in the ledger; returns (key -> parsed reply, failures)."""
+    """Every call through `keyed_call` (logged ones replayed); returns (key -> parsed reply,
+    failures). A failure is logged without a key, so a resumed run asks again."""
     from scai.progress import progress_bar
 
+    counts = Counts()
     results: dict[str, dict] = {}
-    todo = []
-    for key, messages, params in calls:
-        done = ledger.get(type_, key)
-        if done is not None:
-            results[key] = done["reply"]
-        else:
-            todo.append((key, messages, params))
-    failures = 0
-    with progress_bar(progress, len(todo)) as advance:
+    with progress_bar(progress, sum(key not in log for key, _, _ in calls)) as advance:
         async def one(key: str, messages: list[Message], params: GenerationParams) -> None:
-            nonlocal failures
-            try:
-                completion = await client.complete(messages, params, tags={"key": f"{type_}/{key}"})
-            except (ParseFailure, ModelError) as exc:
-                failures += 1
-                ledger.failure(type_, key, str(exc))
-            else:
-                results[key] = completion.parsed
-                ledger.put(type_, key, {"reply": completion.parsed})
-            advance(1)
+            step = await keyed_call(client, log, key, messages, params, kind=log.type,
+                                    tags={"key": f"{log.type}/{key}"}, failures="retry",
+                                    counts=counts)
+            if not step.failed:
+                results[key] = step.parsed
+            if not step.replayed:
+                advance(1)
 
-        await asyncio.gather(*(one(*c) for c in todo))
-    return results, failures
+        await asyncio.gather(*(one(*c) for c in calls))
+    return results, counts.parse_failures
 
 
 def _examples(answers: Sequence[Answer], k: int, seed: int) -> str:
@@ -124,7 +103,7 @@ class ClusterName(BaseModel):
 
 def name_clusters(
     client: ModelClient, members: dict[int, tuple[list[Answer], list[Answer]]],
-    expected_a: float, *, ledger: Ledger, seed: int, examples: int = 3, max_tokens: int = 256,
+    expected_a: float, *, run: Run | None, seed: int, examples: int = 3, max_tokens: int = 256,
     progress: str | None = None,
 ) -> tuple[dict[int, ClusterName], int]:
     """Ask the supervisor to name each cluster and say how A and B differ in it."""
@@ -144,14 +123,14 @@ def name_clusters(
         params = GenerationParams(temperature=0.0, max_tokens=max_tokens, seed=seed,
                                   repeat_penalty=1.15, json_schema=NAME_SCHEMA)
         calls.append((key, [system, Message(role="user", content=text)], params))
-    replies, failures = run_sync(_keyed_calls(client, calls, ledger, "cluster_name", progress))
+    replies, failures = run_sync(_call_all(client, calls, KeyedLog(run, "cluster_name"), progress))
     return ({cid: ClusterName.from_reply(replies[k]) for cid, k in keys.items() if k in replies},
             failures)
 
 
 def propose_axes(
     client: ModelClient, pairs: Sequence[tuple[Answer, Answer]], *, n: int, batches: int,
-    per_batch: int, ledger: Ledger, seed: int, max_tokens: int = 300,
+    per_batch: int, run: Run | None, seed: int, max_tokens: int = 300,
     progress: str | None = None,
 ) -> tuple[list[list[dict]], int]:
     """Up to `batches` supervisor calls, each shown `per_batch` different pairs (seeded)."""
@@ -172,13 +151,13 @@ def propose_axes(
                                   repeat_penalty=1.15, json_schema=proposal_schema(n))
         calls.append((f"{i}/{digest(text)}", [system, Message(role="user", content=text)],
                       params))
-    replies, failures = run_sync(_keyed_calls(client, calls, ledger, "axis_proposal", progress))
+    replies, failures = run_sync(_call_all(client, calls, KeyedLog(run, "axis_proposal"), progress))
     return [replies[k]["axes"] for k, _, _ in calls if k in replies], failures
 
 
 def judge_pairs(
     client: ModelClient, pairs: Sequence[tuple[Answer, Answer]], axes: Sequence[AxisSpec], *,
-    ledger: Ledger, seed: int, max_tokens: int = 160, progress: str | None = None,
+    run: Run | None, seed: int, max_tokens: int = 160, progress: str | None = None,
 ) -> tuple[list[PairScores], int]:
     """Each pair judged twice (A first, then B first) on all axes in one structured reply;
     a pair counts only when both replies parse."""
@@ -200,7 +179,7 @@ def judge_pairs(
             calls.append((key, [system, Message(role="user", content=text)], params))
             keys.append(key)
         slots.append((a, keys))
-    replies, failures = run_sync(_keyed_calls(client, calls, ledger, "judgement", progress))
+    replies, failures = run_sync(_call_all(client, calls, KeyedLog(run, "judgement"), progress))
     scored = [score_pair(a.prompt_id, a.sample, axes, replies[k1], replies[k2])
               for a, (k1, k2) in slots if k1 in replies and k2 in replies]
     return scored, failures

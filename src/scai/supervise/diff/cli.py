@@ -44,7 +44,7 @@ def build_config(
     from scai.config import apply_overrides, validate_as
     from scai.errors import ConfigError
     from scai.kinds import load_config
-    from scai.supervise.diff import DiffConfig
+    from scai.supervise.diff.config import DiffConfig
 
     def model_or_none(key: str, value: str | None) -> tuple[str, str | None]:
         return (key, "null") if value and value.lower() == "none" else (f"{key}.model", value)
@@ -113,7 +113,8 @@ def register(app: typer.Typer) -> None:
         embed and cluster them, test each cluster, name the differences, score behaviour axes."""
         from scai.errors import ConfigError
         from scai.recording import stored_config
-        from scai.supervise.diff import DiffConfig, run_diff
+        from scai.supervise.diff.config import DiffConfig
+        from scai.supervise.diff.runner import run_diff
 
         store = open_store(runs_dir)
         if first is None and not resume:

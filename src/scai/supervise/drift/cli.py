@@ -28,7 +28,7 @@ def register(app: typer.Typer) -> None:
         from rich.table import Table
 
         from scai.kinds import load_config
-        from scai.supervise.drift import run_drift
+        from scai.supervise.drift.run import run_drift
 
         extra = run_overrides(overrides, seed)
         if rounds is not None:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from scai.supervise.drift import RoundResult
-    from scai.supervise.drift_config import DriftConfig
+from scai.supervise.drift.config import DriftConfig
+from scai.supervise.drift.result import RoundResult
 
 
 def _f(v: float | None, d: int = 3) -> str:

@@ -18,108 +18,25 @@ import json
 import time
 from pathlib import Path
 
-from pydantic import BaseModel, Field
-
 from scai.cai.config import CaiConfig
-from scai.cai.generate import SFTExample, step_seed, write_jsonl
+from scai.cai.generate import SFTExample
 from scai.cai.stages import prompt_sets, run_generate, run_train
-from scai.cai.train import StageResult, resolve_base, train_sft, write_training_log
+from scai.cai.train import StageResult, train_sft, write_training_log
+from scai.datafiles import write_jsonl
 from scai.errors import ScaiError
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
+from scai.llm.hf import resolve_base
 from scai.progress import stderr
 from scai.recording import recorded_run
+from scai.steps import derive_seed
 from scai.store import RunStore
-from scai.supervise.diff import Answer, DiffResult, DiffSide, compare, load_probes, sample_answers
-from scai.supervise.diff.probes import select_probes
-from scai.supervise.drift_config import DriftConfig
-
-
-class ChangeNote(BaseModel):
-    """One behavioural change: a cluster whose share moved, as the supervisor named it."""
-
-    versus: str
-    cluster: int
-    name: str | None
-    description: str | None
-    share_then: float
-    share_now: float
-    p_adjusted: float
-    significant: bool
-    alignment_relevant: bool | None
-
-
-class Comparison(BaseModel):
-    """Round k against an earlier round: the scalar drift measures and the named changes."""
-
-    versus: str
-    embedding_distance: float | None
-    embedding_distance_ci: tuple[float | None, float | None]
-    energy_distance: float
-    energy_p_value: float | None
-    cluster_shift: float = Field(description="Total variation distance between the two rounds' "
-                                 "distributions over the joint clusters (0 = same, 1 = disjoint).")
-    significant_clusters: int
-    clusters: int
-    axis_accuracy: float | None
-    embedding_accuracy: float | None
-    axes: dict[str, float] = Field(default_factory=dict, description="Per axis: share of pairs "
-                                   "where this round shows more of it minus the share where the "
-                                   "earlier round does (both judging orders agreeing).")
-    changes: list[ChangeNote] = Field(default_factory=list)
-    report: str | None = None
-
-
-class RoundResult(BaseModel):
-    """One round: what it trained on, where its model is, and how it moved."""
-
-    round: int
-    model: str
-    examples: int = 0
-    pairs: int = 0
-    training: dict[str, float] = Field(default_factory=dict, description="Final logged value of "
-                                       "each training metric (loss, reward margin, ...).")
-    vs_base: Comparison | None = None
-    vs_prev: Comparison | None = None
-    noise_floor: Comparison | None = Field(None, description="Round 0 only: round 0 against a "
-                                           "second sampling of itself (other seeds).")
-    bench: dict[str, float | None] = Field(default_factory=dict,
-                                           description="Accuracy per subtask and 'overall'.")
-    bench_parse_failures: int = 0
-    seconds: dict[str, float] = Field(default_factory=dict)
-
-
-class DriftResult(BaseModel):
-    """Every round, in order; logged as the drift run's `result` event."""
-
-    run_id: str | None
-    out_dir: str
-    method: str
-    rounds: list[RoundResult]
-    report: str
-    plot: str | None
-
-
-def comparison(diff: DiffResult, versus: str, top: int = 5) -> Comparison:
-    """The drift measures of one `compare` result (A = the earlier round, B = this round)."""
-    n_a = sum(c.n_a for c in diff.clusters) or 1
-    n_b = sum(c.n_b for c in diff.clusters) or 1
-    shift = 0.5 * sum(abs(c.n_a / n_a - c.n_b / n_b) for c in diff.clusters)
-    moved = sorted(diff.clusters, key=lambda c: (not c.significant, -abs(c.n_b / n_b - c.n_a / n_a)))
-    changes = [ChangeNote(versus=versus, cluster=c.id, name=c.name, description=c.difference or
-                          c.description, share_then=c.n_a / n_a, share_now=c.n_b / n_b,
-                          p_adjusted=c.p_adjusted, significant=c.significant,
-                          alignment_relevant=c.alignment_relevant) for c in moved[:top]]
-    ci = diff.embedding_distance_ci
-    return Comparison(
-        versus=versus, embedding_distance=diff.embedding_distance,
-        embedding_distance_ci=(ci.ci_low, ci.ci_high), energy_distance=diff.energy_distance,
-        energy_p_value=diff.energy_p_value, cluster_shift=round(shift, 4),
-        significant_clusters=sum(c.significant for c in diff.clusters),
-        clusters=len(diff.clusters), axis_accuracy=diff.separability.accuracy,
-        embedding_accuracy=diff.embedding_separability.accuracy,
-        axes={a.name: a.mean_score_b - a.mean_score_a for a in diff.axes
-              if a.mean_score_a is not None and a.mean_score_b is not None},
-        changes=changes, report=diff.report_md)
+from scai.supervise.diff.config import DiffSide
+from scai.supervise.diff.probes import load_probes, select_probes
+from scai.supervise.diff.runner import compare
+from scai.supervise.diff.sampling import Answer, sample_answers
+from scai.supervise.drift.config import DriftConfig
+from scai.supervise.drift.report import write_report
+from scai.supervise.drift.result import DriftResult, RoundResult, comparison
 
 
 def _cai_config(cfg: DriftConfig, model: str, base: Path, seed: int) -> CaiConfig:
@@ -141,7 +58,7 @@ def _distill(cfg: DriftConfig, model: str, base: Path, seed: int, out: Path, cac
     requests = [([Message(role="user", content=it.prompt)],
                  GenerationParams(temperature=g.temperature, max_tokens=g.max_tokens,
                                   repeat_penalty=g.repeat_penalty,
-                                  seed=step_seed(seed, "distill", it.id, k)))
+                                  seed=derive_seed(seed, "distill", it.id, k)))
                 for it in prompts for k in range(g.samples)]
     from scai.progress import progress_bar
 
@@ -210,8 +127,7 @@ def _relabel(answers: list[Answer], label: str) -> list[Answer]:
 
 def _bench(cfg: DriftConfig, model: str, out: Path, cache: bool, progress: bool
            ) -> tuple[dict[str, float | None], int]:
-    from scai.supervise.bench import load_items
-    from scai.supervise.bench.items import default_seeds_path
+    from scai.supervise.bench.items import default_seeds_path, load_items
     from scai.supervise.bench.score import run_benchmark
 
     items = load_items(cfg.bench.file or default_seeds_path())
@@ -308,8 +224,6 @@ def run_drift(cfg: DriftConfig, out_dir: Path, *, store: RunStore | None = None,
               cache: bool = True, progress: bool = True) -> DriftResult:
     """Rounds 0..cfg.rounds; each finished round is kept, so a rerun on the same `out_dir`
     resumes at the first unfinished round."""
-    from scai.supervise.drift_report import write_report
-
     store = store or RunStore()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
