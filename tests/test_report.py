@@ -13,7 +13,7 @@ from tests.conftest import scai
 from tests.ui_store import ui_env, ui_store  # noqa: F401  (fixtures)
 
 # the shared store is made by real runs of the embedded model (slow on a busy machine)
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.model, pytest.mark.timeout(1800)]
 
 
 def test_html_report_is_self_contained_with_the_figures_inlined(ui_env, tmp_path):

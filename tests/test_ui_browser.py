@@ -22,7 +22,8 @@ from tests.ui_store import ui_store  # noqa: F401  (fixture)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 pytestmark = [
-    pytest.mark.slow,
+    pytest.mark.model,
+    pytest.mark.browser,
     pytest.mark.timeout(1800),  # the shared store is made by real runs of the embedded model
     pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
                        reason="needs Debian packages chromium and chromium-driver "

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import sqlite3
 
-import pytest
-
 from scai.report import StoreReader, run_page, to_html, write_report
 from scai.store import RunStore
 from scai.ui.server import streamlit_command
 from tests.conftest import scai
 
 
-@pytest.mark.slow  # two CLI start-ups
 def test_ui_and_report_without_a_store_are_one_line_errors(tmp_path):
     for args in (["ui", "--runs-dir", str(tmp_path / "none")],
                  ["report", "latest", "--runs-dir", str(tmp_path / "none")]):

@@ -11,7 +11,7 @@ from tests.ui_store import ui_env, ui_store  # noqa: F401  (fixtures)
 
 APP = "src/scai/ui/app.py"
 # the shared store is made by real runs of the embedded model (slow on a busy machine)
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.model, pytest.mark.timeout(1800)]
 
 
 def page(run: str | None = None) -> AppTest:

@@ -88,11 +88,9 @@ def _cai_run(root: Path, out: Path) -> str:
 
 def _map_png(path: Path) -> Path:
     """A stand-in for the embedding map `scai diff` draws (two clouds of answers)."""
-    import matplotlib
+    from scai.report.figures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rng = __import__("random").Random(0)
     fig, ax = plt.subplots(figsize=(4, 3))
     for dx, colour, label in ((0, "#c33", "short"), (2, "#357", "long")):

@@ -115,24 +115,33 @@ class _Converter:
                 self.flush()
             else:
                 self.buf.append(line)
-            return
-        stripped = line.strip()
-        if line.startswith("```"):
+        elif line.startswith("```"):
             self.flush()
             self.mode = "code"
-        elif not stripped:
+        elif (single := self.single(line.strip())) is not None:
             self.flush()
-        elif _FOLD.match(stripped):
-            self.flush()
-            self.out.append(stripped)
-        elif stripped.startswith("#"):
-            self.flush()
+            if single:
+                self.out.append(single)
+        else:
+            self.grouped(line)
+
+    def single(self, stripped: str) -> str | None:
+        """HTML for a line that stands alone (blank, heading, image, fold), else None."""
+        if not stripped:
+            return ""
+        if _FOLD.match(stripped):
+            return stripped
+        if stripped.startswith("#"):
             level = min(6, len(stripped) - len(stripped.lstrip("#")))
-            self.out.append(f"<h{level}>{inline(stripped.lstrip('#').strip())}</h{level}>")
-        elif m := _IMAGE.match(stripped):
-            self.flush()
-            self.out.append(self.image(m.group(1), m.group(2)))
-        elif stripped.startswith("|"):
+            return f"<h{level}>{inline(stripped.lstrip('#').strip())}</h{level}>"
+        if m := _IMAGE.match(stripped):
+            return self.image(m.group(1), m.group(2))
+        return None
+
+    def grouped(self, line: str) -> None:
+        """A line of a table, quote, list or paragraph: kept until the group ends."""
+        stripped = line.strip()
+        if stripped.startswith("|"):
             self.add("table", stripped)
         elif stripped.startswith(">"):
             self.add("quote", stripped[1:].strip())

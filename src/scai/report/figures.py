@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scai.stats import Estimate
+if TYPE_CHECKING:  # scai.stats pulls in scipy: only type checkers need it here
+    from scai.stats import Estimate
 
 COLOURS = ["#c33", "#357", "#2a7", "#a6c", "#d80", "#49b", "#777", "#b57"]
 DPI = 110

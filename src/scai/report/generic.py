@@ -1,25 +1,24 @@
 """The page every run gets, whatever its kind: status, config, events timeline, the `result`
-event as tables, and the PNG/Markdown/HTML files in its output folder."""
+event as tables, and the PNG/Markdown/HTML files in its output folder.
+
+Timestamps read as on the command line: `when` is the CLI kit's (a foundation-level module).
+"""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from scai.cli_common import when
 from scai.report.blocks import Block, Code, Heading, Image, Markdown, Notice, Section, Table
 from scai.report.reader import RunData
 
 MAX_EVENTS = 200
 MAX_TEXT = 20_000
-
-
-def when(ts: float | None) -> str:
-    return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"
 
 
 def status_blocks(data: RunData) -> list[Block]:
@@ -115,6 +114,7 @@ def artifact_blocks(data: RunData, root: Path, skip: set[Path] | None = None) ->
 
 
 def images_from_result(data: RunData) -> list[Block]:
+    """The PNGs the last `result` event names (a missing one as a warning)."""
     out: list[Block] = []
     for e in data.of("result")[-1:]:
         for p in image_paths(e.payload):
@@ -126,6 +126,7 @@ def images_from_result(data: RunData) -> list[Block]:
 
 
 def timeline_blocks(data: RunData) -> list[Block]:
+    """The run's events as a table (the last MAX_EVENTS), captioned with counts per type."""
     counts = Counter(e.type for e in data.events)
     rows = []
     for e in data.events[-MAX_EVENTS:]:
@@ -138,6 +139,7 @@ def timeline_blocks(data: RunData) -> list[Block]:
 
 
 def config_blocks(data: RunData) -> list[Block]:
+    """The run's config as YAML."""
     return [Code(yaml.safe_dump(data.info.config, sort_keys=False, allow_unicode=True), "yaml")]
 
 

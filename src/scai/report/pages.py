@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import traceback
 
+from scai.cli_common import when
 from scai.kinds import all_kinds, get_kind
 from scai.report.blocks import Block, Heading, Notice, Page, Table
-from scai.report.generic import generic_blocks, status_blocks, when
+from scai.report.generic import generic_blocks, status_blocks
 from scai.report.reader import StoreReader
 
 
