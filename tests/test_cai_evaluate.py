@@ -8,7 +8,7 @@ import pytest
 
 from scai.cai.config import CaiConfig
 from scai.cai.data import load_prompts
-from scai.cai.evaluate import Answer, EvalSettings, eval_items, score
+from scai.cai.evaluate import Answer, EvalSettings, ModelScores, eval_items, score
 from scai.cai.stages import prompt_sets
 from scai.errors import ScaiError
 from tests.conftest import REPO, scai
@@ -17,11 +17,12 @@ from tests.conftest import REPO, scai
 def test_evaluation_refuses_a_prompt_it_trained_on():
     red, helpful = load_prompts("red_team"), load_prompts("helpful")
     with pytest.raises(ScaiError, match="overlap in 1 prompt"):
-        eval_items(red[:3], helpful[:2], EvalSettings(), trained=[red[1]])
+        eval_items({"red_team": ([], red[:3]), "helpful": ([], helpful[:2])}, EvalSettings(),
+                   trained=[red[1]])
     sets = prompt_sets(CaiConfig(), seed=3)
     trained = [it for tr, _ in sets.values() for it in tr]
-    items = eval_items(sets["red_team"][1], sets["helpful"][1], EvalSettings(), trained)
-    assert items["harm"] and items["helpfulness"] and items["style"]
+    items = eval_items(sets, EvalSettings(), trained)
+    assert [len(items[r]) for r in ("harm", "helpfulness", "style")] == [6, 4, 4]
 
 
 def _answer(rubric, verdict, failure=None, reply="text"):
@@ -39,13 +40,21 @@ def test_scores_count_judge_failures_and_never_default_them():
         _answer("style", None, failure="missing style"),
     ]
     s = score(answers)
-    assert s.attack_success == 0.5 and s.harm == 2.0  # (0 + 4) / 2 judged, failure excluded
-    assert s.refusal_rate_judge == 0.5 and s.refusal_rate_opening == pytest.approx(1 / 3)
-    assert s.helpfulness == 4.0 and s.style is None
+    m = s.metrics()
+    assert list(m) == ["attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening",
+                       "helpfulness", "style"]
+    assert m["attack_success"] == 0.5 and m["harm"] == 2.0  # (0 + 4) / 2 judged, failure excluded
+    assert m["refusal_rate_judge"] == 0.5 and m["refusal_rate_opening"] == pytest.approx(1 / 3)
+    assert m["helpfulness"] == 4.0 and m["style"] is None
     assert s.judge_failures == {"harm": 1, "helpfulness": 0, "style": 1}
+    assert (s.rubrics["harm"].judged, s.rubrics["harm"].agreement) == (2, None)
+    # A result written before rubrics were data (one flat mapping) reads as the same scores.
+    flat = {**m, "judge_failures": s.judge_failures, "answers": 5}
+    assert ModelScores.model_validate(flat).metrics() == m
+    assert ModelScores.model_validate(flat).judge_failures == s.judge_failures
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_evaluate_two_models_on_the_embedded_model_through_the_cli(tmp_path):
     config = REPO / "examples" / "cai" / "quick.yaml"
     small = [f"--set=evaluate.{k}=1" for k in ("red_team", "helpful", "style", "samples")]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 
 import pytest
 
 from scai.cai.data import Constitution, PromptItem, load_prompts
-from scai.cai.generate import generate_chains, to_pairs, to_sft, write_jsonl
+from scai.cai.generate import generate_chains, to_pairs, to_sft
+from scai.datafiles import write_jsonl
 from scai.llm import GenerationParams, ModelClient
 from tests.scripted import ScriptedBackend
 
@@ -36,6 +38,21 @@ def test_chain_keeps_every_round_and_samples_principles_deterministically():
         [[r.principle_id for r in c.rounds] for c in again]
 
 
+def _seed_before(seed, *parts):
+    # cai.generate.step_seed as it was written before the step kernel: cached replies depend on it.
+    key = "|".join(map(str, (seed, *parts)))
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % (2**31 - 1)
+
+
+def test_generation_calls_keep_their_seeds_so_cached_replies_are_reused():
+    backend = ScriptedBackend(default="text")
+    client = ModelClient("local", backend=backend, cache=None)
+    asyncio.run(generate_chains(client, ITEMS[:1], Constitution.load(), rounds=1, seed=3,
+                                progress=False))
+    steps = ("original", "critique-0", "revision-0")
+    assert [p.seed for _, p in backend.calls] == [_seed_before(3, "p1", 0, s) for s in steps]
+
+
 def test_pairs_skip_chains_that_did_not_change(tmp_path):
     backend = ScriptedBackend(["answer", "critique", "answer"], default="other")
     client = ModelClient("local", backend=backend, cache=None)
@@ -48,7 +65,7 @@ def test_pairs_skip_chains_that_did_not_change(tmp_path):
     assert row["messages"][1] == {"role": "assistant", "content": "answer"}
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_real_model_produces_well_formed_pairs():
     items = load_prompts("red_team")[:2] + load_prompts("helpful")[:1]
     client = ModelClient("local")

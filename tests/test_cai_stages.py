@@ -11,7 +11,8 @@ from tests.conftest import REPO, scai
 pytest.importorskip("trl")
 
 
-@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.train
 def test_generate_then_train_through_the_cli(tmp_path):
     config = REPO / "examples" / "cai" / "quick.yaml"
     small = ["--set", "generate.red_team=2", "--set", "generate.helpful=1",
@@ -47,7 +48,8 @@ def test_train_without_data_is_one_clear_line(tmp_path):
     assert "sft.jsonl: missing" in r.stderr and "Traceback" not in r.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.train
 def test_cai_run_two_seeds_end_to_end_on_the_embedded_model(tmp_path):
     config = REPO / "examples" / "cai" / "quick.yaml"
     tiny = [f"--set={k}" for k in (

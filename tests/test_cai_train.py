@@ -7,18 +7,14 @@ import csv
 import pytest
 
 from scai.cai.generate import PreferencePair, SFTExample
-from scai.cai.train import (
-    TrainSettings,
-    fingerprint,
-    resolve_base,
-    train_dpo,
-    train_sft,
-    write_training_log,
-)
+from scai.cai.train import TrainSettings, fingerprint, train_dpo, train_sft, write_training_log
 from scai.errors import ScaiError
 from scai.llm import Message
+from scai.llm.hf import resolve_base
 
 pytest.importorskip("trl")
+# Every test here trains with torch (the tiny random Llama too); the last one on the real model.
+pytestmark = pytest.mark.train
 
 SFT = [SFTExample(prompt_id=f"p{i}", messages=[
     Message(role="user", content=f"Question {i}: how can I help a friend who is sad?"),
@@ -84,7 +80,7 @@ def test_training_refuses_empty_data_and_missing_base(tiny, tmp_path):
         resolve_base(str(tmp_path / "nope"))
 
 
-@pytest.mark.slow
+@pytest.mark.model
 def test_one_real_dpo_step_on_the_bundled_model(tmp_path):
     base = resolve_base("local")
     settings = TrainSettings(dpo_steps=1, batch_size=2, max_length=64, dpo_learning_rate=1e-5)

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from scai.cai.evaluate import EvalSettings
+from scai.cai.rubrics import profile_counts
 from scai.cai.train import TrainSettings
 from scai.config import ConfigModel, resolve_path
 from scai.llm import ModelSettings
@@ -48,20 +49,23 @@ class CaiConfig(ConfigModel):
     _paths = field_validator("constitution", "red_team_file")(resolve_path)
 
 
-# Profiles are overrides applied before the user's --set values.
-PROFILES: dict[str, list[str]] = {
+# Profiles are overrides applied before the user's --set values; how many prompts each rubric
+# judges under a profile comes from its entry in scai/data/cai/rubrics.yaml.
+_PROFILE_SETTINGS: dict[str, list[str]] = {
     # 2 CPU cores, well under 15 minutes for one seed.
     "quick": ["generate.red_team=8", "generate.helpful=4", "generate.rounds=1",
               "generate.samples=1", "generate.max_tokens=96", "train.sft_steps=8",
               "train.dpo_steps=6", "train.batch_size=4", "train.max_length=128",
-              "evaluate.red_team=4", "evaluate.helpful=3", "evaluate.style=3",
               "evaluate.samples=2", "evaluate.max_tokens=64"],
     # The scale of the published replication (4 rounds, hundreds of steps): meant for a GPU.
     "full": ["generate.red_team=100000", "generate.helpful=100000", "generate.rounds=4",
              "generate.samples=2", "generate.max_tokens=256", "train.sft_steps=300",
              "train.dpo_steps=300", "train.batch_size=8", "train.max_length=512",
-             "evaluate.red_team=100000", "evaluate.helpful=100000", "evaluate.style=100000",
              "evaluate.samples=4", "evaluate.max_tokens=256"],
+}
+PROFILES: dict[str, list[str]] = {
+    name: [*settings, *(f"evaluate.{k}={n}" for k, n in profile_counts(name).items())]
+    for name, settings in _PROFILE_SETTINGS.items()
 }
 
 

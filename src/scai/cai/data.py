@@ -13,7 +13,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, field_validator, model_validator
 
@@ -22,8 +22,6 @@ from scai.datafiles import jsonl_rows, read_text
 from scai.errors import ConfigError, ScaiError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "cai"
-PromptKind = Literal["red_team", "helpful", "style"]
-_KINDS: tuple[str, ...] = ("red_team", "helpful", "style")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -248,10 +246,15 @@ def load_public(path: Path | str) -> list[PromptItem]:
     return _read_csv(path, text) if suffix == ".csv" else _read_jsonl(path, text, None)
 
 
-def load_prompts(kind: PromptKind) -> list[PromptItem]:
-    """One of the prompt sets shipped with scai: 'red_team', 'helpful' or 'style'."""
-    if kind not in _KINDS:
-        raise ConfigError(f"unknown prompt set {kind!r} (one of: {', '.join(_KINDS)})")
+def prompt_set_names() -> list[str]:
+    """The prompt sets shipped with scai (each `scai/data/cai/<name>.jsonl`)."""
+    return sorted(p.stem for p in DATA_DIR.glob("*.jsonl"))
+
+
+def load_prompts(kind: str) -> list[PromptItem]:
+    """One of the prompt sets shipped with scai: 'red_team', 'helpful', 'style', ..."""
+    if kind not in prompt_set_names():
+        raise ConfigError(f"unknown prompt set {kind!r} (one of: {', '.join(prompt_set_names())})")
     path = DATA_DIR / f"{kind}.jsonl"
     return _read_jsonl(path, read_text(path), "scai")
 

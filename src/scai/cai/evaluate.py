@@ -1,55 +1,86 @@
-"""Evaluate models on held-out prompts: attack success and harm on red-team prompts,
-helpfulness on benign prompts, style adherence on style prompts.
+"""Evaluate models on held-out prompts, one rubric at a time (scai/data/cai/rubrics.yaml):
+attack success and harm on red-team prompts, helpfulness on benign prompts, style adherence on
+style prompts, and any rubric a config adds.
 
 Every model answers the same prompts with the same prompt format, stop sequences, temperature and
-several samples per prompt; a judge model scores each answer with a strict rubric. A prompt the
-models were trained on is refused (checked against the training split's ids and texts).
+several samples per prompt; a judge model scores each answer under the rubric's strict schema.
+A prompt the models were trained on is refused (checked against the training split's ids and texts).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
 
 from scai.cai.data import PromptItem, assert_disjoint, load_prompts
-from scai.cai.generate import PROMPTS, step_seed
-from scai.cai.judge import (
-    SCHEMAS,
-    JudgeFailure,
-    Judgement,
-    Rubric,
-    attack_success,
-    opens_with_refusal,
-    parse_judgement,
-    summarise,
-)
+from scai.cai.judge import STATISTICS, opens_with_refusal
+from scai.cai.rubrics import MAX_COUNT, CaiRubric, default_counts, shipped_rubrics, with_added
 from scai.config import ConfigModel
 from scai.errors import ParseFailure
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
+from scai.llm.backend import Backend
 from scai.llm.client import OnCall
 from scai.progress import progress_bar
+from scai.rubric import JudgeFailure, Verdict, summarise
+from scai.steps import KeyedLog, derive_seed, keyed_call
 
 
 class EvalSettings(ConfigModel):
-    """How answers are sampled and judged."""
+    """How answers are sampled and judged. Prompts per set are keys named after the rubrics'
+    prompt sets (`red_team`, `helpful`, `style`), defaulting to the rubric entries' counts."""
+
+    model_config = ConfigDict(extra="allow", validate_default=True)
 
     judge: ModelSettings = Field(default_factory=ModelSettings, description="The judge model.")
     samples: int = Field(2, ge=1, le=64, description="Answers per prompt per model.")
-    red_team: int = Field(6, ge=0, le=100_000, description="Held-out red-team prompts used.")
-    helpful: int = Field(4, ge=0, le=100_000, description="Held-out helpful prompts used.")
-    style: int = Field(4, ge=0, le=100_000, description="Style prompts used.")
     temperature: float = Field(0.7, ge=0.0, le=5.0)
     max_tokens: int = Field(96, ge=8, le=8192)
     stop: list[str] = Field(default_factory=lambda: ["<|im_end|>", "\nUser:", "\nuser:"],
                             description="Stop sequences, the same for every model.")
+    rubrics: list[CaiRubric] = Field(
+        default_factory=list, description="Rubrics added to the shipped ones (one of the same "
+        "name replaces it): a new metric is one entry.")
+
+    @model_validator(mode="after")
+    def _counts(self) -> EvalSettings:
+        counts = default_counts(self.all_rubrics())
+        given = self.__pydantic_extra__ if self.__pydantic_extra__ is not None else {}
+        for key, value in given.items():
+            if key not in counts:
+                raise ValueError(f"unknown key {key!r} (prompt counts: {', '.join(counts)})")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+                raise ValueError(f"{key}: prompts used must be an integer 0-{MAX_COUNT}, "
+                                 f"got {value!r}")
+        for key, value in counts.items():
+            given.setdefault(key, value)
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        data = handler(self)
+        if not self.rubrics:  # a config without added rubrics dumps (and hashes) as before
+            data.pop("rubrics", None)
+        return data
+
+    def all_rubrics(self) -> list[CaiRubric]:
+        """The rubrics in effect: the shipped ones with this config's added or replaced."""
+        return with_added(self.rubrics)
+
+    def count(self, prompts: str) -> int:
+        """Prompts used from this prompt set."""
+        return int((self.__pydantic_extra__ or {})[prompts])
 
 
 class Answer(BaseModel):
+    """One model's reply to one prompt (one sample) and its judge's verdict."""
+
     model: str
-    rubric: Rubric
+    rubric: str
     prompt_id: str
     sample: int
     reply: str
@@ -59,111 +90,147 @@ class Answer(BaseModel):
     judge_failure: str | None = None
 
 
-class ModelScores(BaseModel):
-    """One model's metrics; `None` where nothing could be judged."""
+class RubricScores(BaseModel):
+    """One model on one rubric: its reported metrics, judged and failed counts, the judge's
+    measured agreement (None until the judge is calibrated)."""
 
-    attack_success: float | None
-    harm: float | None
-    refusal_rate_judge: float | None
-    refusal_rate_opening: float | None
-    helpfulness: float | None
-    style: float | None
-    judge_failures: dict[str, int]
+    metrics: dict[str, float | None]
+    judged: int | None = None  # None: read from a result written before rubrics were data
+    failures: int = 0
+    agreement: float | None = None
+
+
+class ModelScores(BaseModel):
+    """One model's scores, keyed by rubric; `metrics()` is the flat view (None: not judged)."""
+
+    rubrics: dict[str, RubricScores]
     answers: int
 
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, data: Any) -> Any:
+        # Results written before rubrics were data hold one flat mapping of every metric.
+        if not isinstance(data, dict) or "rubrics" in data:
+            return data
+        failures = data.get("judge_failures") or {}
+        return {"answers": data.get("answers", 0), "rubrics": {
+            r.name: {"metrics": {k: data.get(k) for k in r.reported},
+                     "failures": failures.get(r.name, 0)}
+            for r in shipped_rubrics().values() if any(k in data for k in r.reported)}}
+
     def metrics(self) -> dict[str, float | None]:
-        return {k: v for k, v in self.model_dump().items() if k not in ("judge_failures", "answers")}
+        """Every reported metric by name, in rubric order."""
+        return {k: v for s in self.rubrics.values() for k, v in s.metrics.items()}
+
+    @property
+    def judge_failures(self) -> dict[str, int]:
+        """Unreadable verdicts per rubric (excluded from the means, counted here)."""
+        return {name: s.failures for name, s in self.rubrics.items()}
 
 
-def eval_items(red_team: list[PromptItem], helpful: list[PromptItem], settings: EvalSettings,
-               trained: list[PromptItem]) -> dict[Rubric, list[PromptItem]]:
-    """The prompts each rubric uses; raises if any was trained on."""
-    items: dict[Rubric, list[PromptItem]] = {
-        "harm": red_team[: settings.red_team], "helpfulness": helpful[: settings.helpful],
-        "style": load_prompts("style")[: settings.style],
-    }
+def eval_items(sets: dict[str, tuple[list[PromptItem], list[PromptItem]]], settings: EvalSettings,
+               trained: list[PromptItem]) -> dict[str, list[PromptItem]]:
+    """The prompts each rubric judges: the held-out side of a split set (`sets`: (train, eval)
+    per set), else the whole shipped set, trimmed to the count; raises if any was trained on."""
+    items: dict[str, list[PromptItem]] = {}
+    for r in settings.all_rubrics():
+        pool = sets[r.prompts][1] if r.prompts in sets else load_prompts(r.prompts)
+        items[r.name] = pool[: settings.count(r.prompts)]
     assert_disjoint(trained, [it for group in items.values() for it in group])
     return items
 
 
-async def _judge(judge: ModelClient, rubric: Rubric, item: PromptItem, reply: str,
-                 seed: int) -> Judgement | JudgeFailure:
-    values = {"prompt": item.prompt, "reply": reply or "(empty reply)"}
-    if rubric == "style":
-        values["check"] = item.check or f"The reply is written in the style: {item.style}."
-    msgs = [Message(role="user", content=PROMPTS[f"judge_{rubric}"].render(**values))]
-    params = GenerationParams(temperature=0.0, max_tokens=48, seed=seed,
-                              json_schema=SCHEMAS[rubric])
+def _check(item: PromptItem) -> str:
+    return item.check or f"The reply is written in the style: {item.style}."
+
+
+async def _judge(judge: ModelClient, log: KeyedLog, key: str, rubric: CaiRubric, item: PromptItem,
+                 reply: str, seed: int) -> Verdict | JudgeFailure:
+    values = {"prompt": item.prompt, "reply": reply or "(empty reply)", "check": _check(item)}
+    msgs = [Message(role="user", content=rubric.render(values))]
+    params = GenerationParams(temperature=0.0, max_tokens=rubric.max_tokens, seed=seed,
+                              json_schema=rubric.schema())
     try:
-        done = await judge.complete(msgs, params, tags={"judge": rubric, "prompt_id": item.id})
+        done = await keyed_call(judge, log, key, msgs, params, kind="judge",
+                                tags={"judge": rubric.name, "prompt_id": item.id})
     except ParseFailure as exc:
-        return JudgeFailure(rubric=rubric, reason=f"unparseable after {exc.attempts} attempts",
-                            raw=exc.raw_text)
-    return parse_judgement(rubric, json.dumps(done.parsed))
+        return JudgeFailure(rubric=rubric.name, reason=f"unparseable after {exc.attempts} "
+                            "attempts", raw=exc.raw_text)
+    # The client already checked the schema; the rubric's read adds what a schema cannot say
+    # (4.0 equals 4 to JSON Schema, not to a strict integer scale).
+    return rubric.read(done.parsed, done.text)
 
 
-async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[Rubric, list[PromptItem]],
-                          settings: EvalSettings, judge: ModelClient, seed: int, cache: bool,
-                          advance, on_call: OnCall | None = None,
+async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[str, list[PromptItem]],
+                          rubrics: dict[str, CaiRubric], settings: EvalSettings,
+                          judge: ModelClient, seed: int, cache: bool, advance,
+                          on_call: OnCall | None = None, backend: Backend | None = None,
                           ) -> list[Answer]:
     # Up to 8 answers in flight: the transformers backend batches them into one forward pass.
     client = ModelClient(ModelSettings(model=model, concurrency=8) if isinstance(model, str)
-                         else model, cache=True if cache else None, on_call=on_call)
+                         else model, cache=True if cache else None, on_call=on_call,
+                         backend=backend)
     params = GenerationParams(temperature=settings.temperature, max_tokens=settings.max_tokens,
                               stop=tuple(settings.stop))
+    # In memory: an evaluation resumes by its folder; with a store every call is logged by on_call.
+    log = KeyedLog(type_="eval")
 
-    async def one(rubric: Rubric, item: PromptItem, k: int) -> Answer:
+    async def one(rubric: CaiRubric, item: PromptItem, k: int) -> Answer:
+        key = f"{name}|{rubric.name}|{item.id}|{k}"
         # The same seed for every model: differences come from the models, not the sampling.
-        reply = (await client.complete([Message(role="user", content=item.prompt)],
-                                       params.model_copy(update={"seed": step_seed(seed, item.id, k)}),
-                                       sample_index=k, tags={"eval": rubric})).text.strip()
-        verdict = await _judge(judge, rubric, item, reply, step_seed(seed, item.id, k, "judge"))
+        answer = await keyed_call(
+            client, log, f"{key}|answer", [Message(role="user", content=item.prompt)],
+            params.model_copy(update={"seed": derive_seed(seed, item.id, k)}), kind="answer",
+            sample_index=k, tags={"eval": rubric.name}, clean=str.strip)
+        reply = answer.text
+        verdict = await _judge(judge, log, f"{key}|judge", rubric, item, reply,
+                               derive_seed(seed, item.id, k, "judge"))
         advance(1)
-        ok = isinstance(verdict, Judgement)
-        return Answer(model=name, rubric=rubric, prompt_id=item.id, sample=k, reply=reply,
+        ok = isinstance(verdict, Verdict)
+        return Answer(model=name, rubric=rubric.name, prompt_id=item.id, sample=k, reply=reply,
                       opens_with_refusal=opens_with_refusal(reply),
                       verdict=verdict.fields if ok else None, score=verdict.score if ok else None,
                       judge_failure=None if ok else verdict.reason)
 
-    jobs = [one(r, it, k) for r, group in items.items() for it in group
+    jobs = [one(rubrics[r], it, k) for r, group in items.items() for it in group
             for k in range(settings.samples)]
     return list(await asyncio.gather(*jobs))
 
 
-def score(answers: list[Answer]) -> ModelScores:
-    def verdicts(rubric: Rubric) -> list[Judgement | JudgeFailure]:
-        return [Judgement(rubric=rubric, fields=a.verdict) if a.verdict is not None else
-                JudgeFailure(rubric=rubric, reason=a.judge_failure or "", raw="")
-                for a in answers if a.rubric == rubric]
-
-    harm = verdicts("harm")
-    judged_harm = [v for v in harm if isinstance(v, Judgement)]
-    red = [a for a in answers if a.rubric == "harm"]
-    return ModelScores(
-        attack_success=attack_success(harm), harm=summarise(harm).mean,
-        refusal_rate_judge=(sum(v.fields["refused"] for v in judged_harm) / len(judged_harm)
-                            if judged_harm else None),
-        refusal_rate_opening=sum(a.opens_with_refusal for a in red) / len(red) if red else None,
-        helpfulness=summarise(verdicts("helpfulness")).mean, style=summarise(verdicts("style")).mean,
-        judge_failures={r: summarise(verdicts(r)).failures for r in ("harm", "helpfulness", "style")},
-        answers=len(answers),
-    )
+def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None) -> ModelScores:
+    """One model's answers -> its metrics per rubric (failures counted, never averaged in)."""
+    by_rubric: dict[str, RubricScores] = {}
+    for r in rubrics if rubrics is not None else list(shipped_rubrics().values()):
+        mine = [a for a in answers if a.rubric == r.name]
+        verdicts = [Verdict(rubric=r.name, fields=a.verdict, score=r.score(a.verdict))
+                    if a.verdict is not None else
+                    JudgeFailure(rubric=r.name, reason=a.judge_failure or "") for a in mine]
+        summary = summarise(verdicts, r.agreement)
+        openings = [a.opens_with_refusal for a in mine]
+        metrics = {k: summary.mean if k == r.name else STATISTICS[k](verdicts, openings)
+                   for k in r.reported}
+        by_rubric[r.name] = RubricScores(metrics=metrics, judged=summary.judged,
+                                         failures=summary.failures, agreement=r.agreement)
+    return ModelScores(rubrics=by_rubric, answers=len(answers))
 
 
-def run_evaluate(models: dict[str, str], items: dict[Rubric, list[PromptItem]],
+def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
                  settings: EvalSettings, out_dir: Path, *, seed: int = 0, cache: bool = True,
                  progress: bool = True, on_call: OnCall | None = None,
-                 ) -> dict[str, ModelScores]:
+                 backend: Backend | None = None) -> dict[str, ModelScores]:
     """Answer and judge; writes `answers.jsonl` (every reply and verdict) and `eval.json`.
-    `on_call` sees every model call (answers and verdicts), e.g. to log it to a run store."""
-    judge = ModelClient(settings.judge, cache=True if cache else None, on_call=on_call)
+    `on_call` sees every model call (answers and verdicts), e.g. to log it to a run store;
+    `backend` answers and judges for every model (a scripted model in tests)."""
+    rubrics = {r.name: r for r in settings.all_rubrics() if r.name in items}
+    judge = ModelClient(settings.judge, cache=True if cache else None, on_call=on_call,
+                        backend=backend)
     total = len(models) * settings.samples * sum(len(g) for g in items.values())
     answers: dict[str, list[Answer]] = {}
     with progress_bar("evaluate" if progress else None, total=total) as advance:
         for name, model in models.items():  # one model at a time: checkpoints stay out of memory
-            answers[name] = run_sync(_evaluate_model(name, model, items, settings, judge, seed,
-                                                     cache, advance, on_call))
-    scores = {name: score(a) for name, a in answers.items()}
+            answers[name] = run_sync(_evaluate_model(name, model, items, rubrics, settings, judge,
+                                                     seed, cache, advance, on_call, backend))
+    scores = {name: score(a, list(rubrics.values())) for name, a in answers.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as fh:
         for rows in answers.values():

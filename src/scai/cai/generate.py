@@ -8,8 +8,6 @@ original answer) and SFT examples (prompt -> final revision), as JSONL a person 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import random
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from scai.cai.data import Constitution, PromptItem
 from scai.llm import GenerationParams, Message, ModelClient
 from scai.progress import progress_bar
 from scai.prompts import PromptBook
+from scai.steps import KeyedLog, derive_seed, keyed_call
 
 PROMPTS = PromptBook.load(Path(__file__).with_name("prompts.yaml"))
 
@@ -63,23 +62,23 @@ class SFTExample(BaseModel):
     messages: list[Message]
 
 
-def step_seed(seed: int, *parts: object) -> int:
-    key = "|".join(map(str, (seed, *parts)))
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big") % (2**31 - 1)
-
-
 async def build_chain(
     client: ModelClient, item: PromptItem, constitution: Constitution, *, rounds: int,
-    seed: int, params: GenerationParams, sample_index: int = 0,
+    seed: int, params: GenerationParams, sample_index: int = 0, log: KeyedLog | None = None,
 ) -> CritiqueChain:
-    """Answer one prompt, then run `rounds` critique/revision rounds on the answer."""
-    rng = random.Random(step_seed(seed, item.id, sample_index, "principles"))
+    """Answer one prompt, then run `rounds` critique/revision rounds on the answer.
+
+    Each call is keyed `<prompt id>|<sample>|<step>` and seeded `derive_seed(seed, key)`.
+    """
+    log = log if log is not None else KeyedLog(type_="generate")
+    rng = random.Random(derive_seed(seed, item.id, sample_index, "principles"))
     convo = [Message(role="user", content=item.prompt)]
 
     async def ask(messages: list[Message], what: str) -> str:
-        p = params.model_copy(update={"seed": step_seed(seed, item.id, sample_index, what)})
-        tags = {"prompt_id": item.id, "step": what}
-        return (await client.complete(messages, p, tags=tags)).text.strip()
+        step = await keyed_call(client, log, f"{item.id}|{sample_index}|{what}", messages, params,
+                                seed=seed, kind=what.split("-")[0], clean=str.strip,
+                                tags={"prompt_id": item.id, "step": what})
+        return step.text
 
     original = await ask(convo, "original")
     chain = CritiqueChain(prompt_id=item.id, prompt=item.prompt, category=item.category,
@@ -104,15 +103,17 @@ async def build_chain(
 async def generate_chains(
     client: ModelClient, items: list[PromptItem], constitution: Constitution, *, rounds: int = 1,
     samples: int = 1, seed: int = 0, params: GenerationParams | None = None,
-    progress: bool = True,
+    progress: bool = True, log: KeyedLog | None = None,
 ) -> list[CritiqueChain]:
-    """Chains for every prompt x sample, concurrently (bounded by the client's concurrency)."""
+    """Chains for every prompt x sample, concurrently (bounded by the client's concurrency).
+    `log` keeps finished calls (default: in memory; a CAI run resumes by its folder)."""
     params = params or GenerationParams(temperature=0.7, max_tokens=160)
+    log = log if log is not None else KeyedLog(type_="generate")
     jobs = [(item, k) for item in items for k in range(samples)]
     with progress_bar("critique/revision" if progress else None, total=len(jobs)) as advance:
         async def one(item: PromptItem, k: int) -> CritiqueChain:
             chain = await build_chain(client, item, constitution, rounds=rounds, seed=seed,
-                                      params=params, sample_index=k)
+                                      params=params, sample_index=k, log=log)
             advance(1)
             return chain
 
@@ -134,11 +135,3 @@ def to_sft(chains: list[CritiqueChain]) -> list[SFTExample]:
             Message(role="user", content=c.prompt), Message(role="assistant", content=c.final)])
         for c in chains if c.final.strip()
     ]
-
-
-def write_jsonl(path: Path, rows: list[BaseModel]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row.model_dump(mode="json"), ensure_ascii=False) + "\n")
-    return path

@@ -16,15 +16,16 @@ from scai.cai.config import CaiConfig
 from scai.cai.judge import aggregate_seeds
 from scai.cai.stages import eval_stage, run_generate, run_train
 from scai.llm.client import OnCall
+from scai.report.cai import report_page
+from scai.report.export import write_files
 from scai.stats import Estimate
 from scai.store import RunStore
 
-MODELS = ("base", "sft", "dpo")
-METRICS = ("attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening", "helpfulness",
-           "style")
-
 
 class SeedResult(BaseModel):
+    """One seed: every model's metrics (flat, in rubric order), judge failures per rubric, the
+    preference pairs it trained on and seconds per stage."""
+
     seed: int
     metrics: dict[str, dict[str, float | None]]
     judge_failures: dict[str, dict[str, int]]
@@ -33,7 +34,11 @@ class SeedResult(BaseModel):
 
 
 class CaiResult(BaseModel):
+    """Every seed, the mean and 95% CI over seeds, and where the report and plot are."""
+
     out_dir: str
+    name: str | None = None
+    about: str = ""  # what was run (models, steps, judge), the report's opening paragraph
     profile: str | None
     seeds: list[SeedResult]
     aggregate: dict[str, dict[str, Estimate]]
@@ -42,14 +47,14 @@ class CaiResult(BaseModel):
 
 
 def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
-          on_call: OnCall | None) -> SeedResult:
+          on_call: OnCall | None, store: RunStore | None) -> SeedResult:
     done = out / "result.json"
     if done.is_file():
         return SeedResult.model_validate_json(done.read_text(encoding="utf-8"))
     t: dict[str, float] = {}
     t0 = time.perf_counter()
     gen = run_generate(config, out / "data", seed=seed, cache=cache, progress=progress,
-                       on_call=on_call)
+                       on_call=on_call, store=store)
     t["generate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     stages = {s.stage: s for s in run_train(config, out / "data", out / "model", seed=seed,
@@ -71,66 +76,13 @@ def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
     return result
 
 
-def _plot(aggregate: dict[str, dict[str, Estimate]], out: Path) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    shown = [m for m in METRICS if any(m in aggregate.get(k, {}) for k in MODELS)]
-    if not shown:
-        return None
-    fig, axes = plt.subplots(1, len(shown), figsize=(2.6 * len(shown), 3.2))
-    axes = axes if len(shown) > 1 else [axes]
-    for ax, metric in zip(axes, shown, strict=True):
-        names = [k for k in MODELS if metric in aggregate.get(k, {})]
-        est = [aggregate[k][metric] for k in names]
-        means = [e.mean for e in est]
-        err = [[e.mean - e.ci_low if e.ci_low is not None else 0 for e in est],
-               [e.ci_high - e.mean if e.ci_high is not None else 0 for e in est]]
-        ax.bar(names, means, yerr=err, capsize=4, color=["#999", "#69c", "#c63"][: len(names)])
-        ax.set_title(metric.replace("_", " "), fontsize=9)
-    fig.tight_layout()
-    path = out / "metrics.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
-
-
-def _report(config: CaiConfig, profile: str | None, seeds: list[SeedResult],
-            aggregate: dict[str, dict[str, Estimate]], plot: Path | None, out: Path) -> Path:
-    lines = [f"# CAI report: {config.name or 'cai'}", "",
-             (f"Profile `{profile or 'as configured'}`, {len(seeds)} seed(s) "
-             f"({', '.join(str(s.seed) for s in seeds)}). Base `{config.train.base_model}`; "
-             f"SFT {config.train.sft_steps} steps, DPO {config.train.dpo_steps} steps "
-             f"(beta {config.train.beta}, {'LoRA' if config.train.lora else 'full weights'}); "
-             f"judge `{config.evaluate.judge.model}`; {config.evaluate.samples} samples per "
-             "held-out prompt at temperature "
-             f"{config.evaluate.temperature}, the same seeds and stop sequences for every model."), "",
-             "## Mean and 95% CI over seeds", "",
-             "| metric | " + " | ".join(MODELS) + " |", "|---|" + "---|" * len(MODELS)]
-    for metric in METRICS:
-        cells = [aggregate.get(m, {}).get(metric) for m in MODELS]
-        lines.append(f"| {metric} | " + " | ".join(c.fmt() if c else "n/a" for c in cells) + " |")
-    failures = {m: sum(sum(s.judge_failures.get(m, {}).values()) for s in seeds) for m in MODELS}
-    lines += ["", "Judge failures (unparseable verdicts, excluded from the means and counted here): "
-              + ", ".join(f"{m} {n}" for m, n in failures.items()) + ".", ""]
-    if plot:
-        lines += [f"![metrics]({plot.name})", ""]
-    lines += ["## Per seed", "", "| seed | model | " + " | ".join(METRICS) + " | pairs | seconds |",
-              "|---|---|" + "---|" * (len(METRICS) + 2)]
-    for s in seeds:
-        for m, vals in s.metrics.items():
-            cells = ["n/a" if vals.get(k) is None else f"{vals[k]:.2f}" for k in METRICS]
-            secs = "/".join(f"{s.seconds.get(k, 0):.0f}" for k in ("generate", "train", "evaluate"))
-            lines.append(f"| {s.seed} | {m} | " + " | ".join(cells) + f" | {s.pairs} | {secs} |")
-    lines += ["", "Seconds are generate/train/evaluate. Training curves: "
-              + ", ".join(f"[seed {s.seed}](seed-{s.seed}/model/training.png)" for s in seeds),
-              "", ("Every answer and verdict: `seed-K/eval/answers.jsonl`; critique/revision chains: "
-              "`seed-K/data/chains.jsonl`."), ""]
-    path = out / "report.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+def _about(config: CaiConfig, profile: str | None, seeds: list[SeedResult]) -> str:
+    t, e = config.train, config.evaluate
+    return (f"Profile `{profile or 'as configured'}`, {len(seeds)} seed(s) "
+            f"({', '.join(str(s.seed) for s in seeds)}). Base `{t.base_model}`; SFT {t.sft_steps} "
+            f"steps, DPO {t.dpo_steps} steps (beta {t.beta}, {'LoRA' if t.lora else 'full weights'}"
+            f"); judge `{e.judge.model}`; {e.samples} samples per held-out prompt at temperature "
+            f"{e.temperature}, the same seeds and stop sequences for every model.")
 
 
 def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | None = None,
@@ -146,7 +98,8 @@ def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | 
         where = {"out_dir": str(out_dir.resolve()), "profile": profile}
         run.log("start", {**where, "seeds": seeds})
         # Every generation and evaluation call goes to the store: tokens, cost, replies.
-        result = _pipeline(config, out_dir, seeds, profile, cache, progress, call_logger(run))
+        result = _pipeline(config, out_dir, seeds, profile, cache, progress, call_logger(run),
+                           store)
         run.log("result", result.model_dump(mode="json"))
         run.finish("completed", summary={**where, "seeds": [s.seed for s in result.seeds],
                                          "report": result.report})
@@ -154,14 +107,19 @@ def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | 
 
 
 def _pipeline(config: CaiConfig, out_dir: Path, seeds: int, profile: str | None, cache: bool,
-              progress: bool, on_call: OnCall | None = None) -> CaiResult:
+              progress: bool, on_call: OnCall | None = None,
+              store: RunStore | None = None) -> CaiResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     results = [_seed(config, config.seed + k, out_dir / f"seed-{config.seed + k}", cache, progress,
-                     on_call) for k in range(seeds)]
-    aggregate = aggregate_seeds([r.metrics for r in results])
-    plot = _plot(aggregate, out_dir)
-    report = _report(config, profile, results, aggregate, plot, out_dir)
-    result = CaiResult(out_dir=str(out_dir), profile=profile, seeds=results, aggregate=aggregate,
-                       report=str(report), plot=str(plot) if plot else None)
+                     on_call, store) for k in range(seeds)]
+    # Rendered once: report.md and metrics.png are the blocks the dashboard shows (report/cai.py).
+    result = CaiResult(out_dir=str(out_dir), name=config.name,
+                       about=_about(config, profile, results), profile=profile, seeds=results,
+                       aggregate=aggregate_seeds([r.metrics for r in results]),
+                       report=str(out_dir / "report.md"), plot=None)
+    written = write_files(report_page(result.model_dump(mode="json")), out_dir,
+                          markdown="report.md")
+    plot = out_dir / "metrics.png"
+    result.plot = str(plot) if plot in written else None
     (out_dir / "results.json").write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return result

@@ -15,19 +15,15 @@ from pydantic import BaseModel
 from scai.cai.config import CaiConfig
 from scai.cai.data import Constitution, PromptItem, load_prompts, load_public, split_prompts
 from scai.cai.evaluate import ModelScores, eval_items, run_evaluate
-from scai.cai.generate import (
-    PreferencePair,
-    SFTExample,
-    generate_chains,
-    to_pairs,
-    to_sft,
-    write_jsonl,
-)
-from scai.cai.train import StageResult, resolve_base, train_dpo, train_sft, write_training_log
-from scai.datafiles import jsonl_rows, read_text
+from scai.cai.generate import PreferencePair, SFTExample, generate_chains, to_pairs, to_sft
+from scai.cai.train import StageResult, train_dpo, train_sft, write_training_log
+from scai.datafiles import jsonl_rows, read_text, write_jsonl
 from scai.errors import ConfigError
 from scai.llm import GenerationParams, ModelClient, run_sync
+from scai.llm.backend import Backend
 from scai.llm.client import OnCall
+from scai.llm.hf import resolve_base
+from scai.store import RunStore
 
 
 class Split(BaseModel):
@@ -39,6 +35,8 @@ class Split(BaseModel):
 
 
 class GenerateResult(BaseModel):
+    """What `run_generate` wrote: counts of chains, pairs and SFT examples, and the split."""
+
     out_dir: str
     chains: int
     pairs: int
@@ -58,20 +56,22 @@ def prompt_sets(config: CaiConfig, seed: int) -> dict[str, tuple[list[PromptItem
     return out
 
 
-def load_constitution(config: CaiConfig) -> Constitution:
+def load_constitution(config: CaiConfig, store: RunStore | None = None) -> Constitution:
+    """The config's constitution: learned by a Social Contract run in `store` (default: the
+    store at $SCAI_RUNS_DIR or ./runs) when `constitution_from` is set, else the principles file."""
     if config.constitution_from:
         from scai.cai.bridge import constitution_from_run
-        from scai.store import RunStore
 
-        return constitution_from_run(RunStore(), config.constitution_from)
+        return constitution_from_run(store or RunStore(), config.constitution_from)
     return Constitution.load(config.constitution)
 
 
 def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
-                 cache: bool = True, progress: bool = True,
-                 on_call: OnCall | None = None) -> GenerateResult:
+                 cache: bool = True, progress: bool = True, on_call: OnCall | None = None,
+                 store: RunStore | None = None, backend: Backend | None = None) -> GenerateResult:
+    """Answer the training prompts, critique and revise; write chains, pairs, SFT data, split."""
     seed = config.seed if seed is None else seed
-    constitution = load_constitution(config)
+    constitution = load_constitution(config, store)
     sets = prompt_sets(config, seed)
     train = [it for tr, _ in sets.values() for it in tr]
     if not train:
@@ -79,7 +79,8 @@ def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
     g = config.generate
     params = GenerationParams(temperature=g.temperature, max_tokens=g.max_tokens,
                               repeat_penalty=g.repeat_penalty)
-    client = ModelClient(config.model, cache=True if cache else None, on_call=on_call)
+    client = ModelClient(config.model, cache=True if cache else None, on_call=on_call,
+                         backend=backend)
     chains = run_sync(generate_chains(client, train, constitution, rounds=g.rounds,
                                       samples=g.samples, seed=seed, params=params,
                                       progress=progress))
@@ -96,6 +97,7 @@ def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
 
 
 def read_split(data_dir: Path) -> Split:
+    """The split `scai cai generate` wrote in `data_dir`; ConfigError when missing or garbled."""
     path = data_dir / "split.json"
     if not path.is_file():
         raise ConfigError(f"{path}: missing (the split written by `scai cai generate`; evaluation "
@@ -108,8 +110,8 @@ def read_split(data_dir: Path) -> Split:
 
 def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
                data_dir: Path | None = None, seed: int | None = None, cache: bool = True,
-               progress: bool = True,
-               on_call: OnCall | None = None) -> dict[str, ModelScores]:
+               progress: bool = True, on_call: OnCall | None = None,
+               backend: Backend | None = None) -> dict[str, ModelScores]:
     """Judge `models` on the held-out prompts of this seed's split. With `data_dir`, the split
     written at generation is checked too: a prompt it trained on is refused."""
     seed = config.seed if seed is None else seed
@@ -119,9 +121,9 @@ def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
         split = read_split(data_dir)
         everything = {it.id: it for tr, ev in sets.values() for it in tr + ev}
         trained += [everything[i] for i in split.train if i in everything]
-    items = eval_items(sets["red_team"][1], sets["helpful"][1], config.evaluate, trained)
+    items = eval_items(sets, config.evaluate, trained)
     return run_evaluate(models, items, config.evaluate, out_dir, seed=seed, cache=cache,
-                        progress=progress, on_call=on_call)
+                        progress=progress, on_call=on_call, backend=backend)
 
 
 def _read_rows(path: Path, model: type[BaseModel]) -> list:

@@ -76,20 +76,6 @@ def _require_trl() -> None:
                                "pip install 'scai[train]'") from exc
 
 
-def resolve_base(name: str) -> Path:
-    """A checkpoint directory for `name` ('local'/'hf:local' = the bundled model)."""
-    from scai.llm.hf import bundled_checkpoint
-
-    name = name.removeprefix("hf:")
-    if name in ("local", "bundled"):
-        return bundled_checkpoint()
-    path = Path(name).expanduser()
-    if not (path / "config.json").is_file():
-        raise ScaiError(f"base model {name}: no transformers checkpoint there (config.json missing; "
-                        "models are never downloaded at run time)")
-    return path
-
-
 def fingerprint(model: Any) -> str:
     """A hash of every parameter: equal before and after means nothing moved."""
     h = hashlib.sha256()

@@ -1,5 +1,9 @@
-"""A CAI run (`scai cai run`): the base/SFT/DPO metric table with 95% CIs over seeds, training
-curves from each seed's `training.csv`, and example critique/revision chains (`chains.jsonl`)."""
+"""A CAI run (`scai cai run`) as report blocks, rendered once: the files the run leaves
+(report.md, metrics.png) and its dashboard page come from the same blocks.
+
+Reads the plain JSON of `results.json` (or the run's `result` event), so a result written by an
+older or newer version still renders: metric names and their order come from the result itself.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,16 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scai.report.blocks import Block, Figure, Heading, Markdown, Notice, Section, Table
+from scai.report.blocks import Block, Figure, Heading, Markdown, Notice, Page, Section, Table
 from scai.report.figures import bars, step_curves
 from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate
 
+# The models a CAI run evaluates, in the order every table and plot shows them.
 MODELS = ("base", "sft", "dpo")
 CHAINS_SHOWN = 5
 CURVES = ("loss", "reward_margin", "reward_accuracy")
+STAGES = ("generate", "train", "evaluate")
 
 
 def _results(data: RunData, out: Path | None) -> tuple[dict[str, Any] | None, list[Block]]:
@@ -34,12 +40,73 @@ def _results(data: RunData, out: Path | None) -> tuple[dict[str, Any] | None, li
     return (event.payload if event else None), notes
 
 
-def metric_table(aggregate: dict[str, dict[str, Any]]) -> tuple[Table, dict]:
-    models = [m for m in MODELS if m in aggregate] + [m for m in aggregate if m not in MODELS]
-    metrics = list(dict.fromkeys(k for m in models for k in aggregate[m]))
+def _models(names: Any) -> list[str]:
+    return [m for m in MODELS if m in names] + [m for m in names if m not in MODELS]
+
+
+def metric_names(results: dict[str, Any]) -> list[str]:
+    """The metrics of a result in the order its rubrics report them (seeds first, then any the
+    aggregate adds)."""
+    found = [k for s in results.get("seeds") or [] for vals in s.get("metrics", {}).values()
+             for k in vals]
+    found += [k for vals in (results.get("aggregate") or {}).values() for k in vals]
+    return list(dict.fromkeys(found))
+
+
+def metric_table(aggregate: dict[str, dict[str, Any]], metrics: list[str] | None = None,
+                 ) -> tuple[Table, dict[str, dict[str, Estimate]]]:
+    """Metric x model, mean and 95% CI over seeds; also the estimates (for the plot)."""
+    models = _models(aggregate)
+    metrics = metrics or list(dict.fromkeys(k for m in models for k in aggregate[m]))
     est = {m: {k: Estimate.model_validate(v) for k, v in aggregate[m].items()} for m in models}
     rows = [[k, *[est[m][k].fmt() if k in est[m] else "n/a" for m in models]] for k in metrics]
     return Table(["metric (mean [95% CI])", *models], rows), est
+
+
+def per_seed_table(results: dict[str, Any], metrics: list[str]) -> Table:
+    """One row per seed and model: every metric, preference pairs, seconds per stage."""
+    rows = []
+    for s in results.get("seeds") or []:
+        seconds = s.get("seconds") or {}
+        secs = "/".join(f"{seconds.get(k, 0):.0f}" for k in STAGES)
+        for model, vals in s.get("metrics", {}).items():
+            rows.append([s["seed"], model, *[_fmt(vals.get(k)) for k in metrics],
+                         s.get("pairs", "-"), secs])
+    return Table(["seed", "model", *metrics, "pairs", "seconds"], rows,
+                 caption="Seconds are generate/train/evaluate.")
+
+
+def summary_blocks(results: dict[str, Any]) -> list[Block]:
+    """The headline table, its plot (`metrics.png`), judge failures and the per-seed table."""
+    metrics = metric_names(results)
+    seeds = results.get("seeds") or []
+    table, est = metric_table(results.get("aggregate") or {}, metrics)
+    shown = {m: {k: e for k, e in v.items() if e.mean is not None} for m, v in est.items()}
+    blocks: list[Block] = [Heading("Mean and 95% CI over seeds"), table]
+    failures = {m: sum(sum((s.get("judge_failures") or {}).get(m, {}).values()) for s in seeds)
+                for m in _models({m for s in seeds for m in s.get("metrics", {})})}
+    if failures:
+        blocks.append(Markdown("Judge failures (unparseable verdicts, excluded from the means and "
+                               "counted here): " + ", ".join(f"{m} {n}" for m, n in
+                                                             failures.items()) + "."))
+    if any(shown.values()):
+        blocks.append(Figure(bars(shown, title=f"evaluation, mean and 95% CI over {len(seeds)} "
+                                  "seed(s)"), name="metrics"))
+    if seeds:
+        blocks += [Heading("Per seed"), per_seed_table(results, metrics)]
+    return blocks
+
+
+def report_page(results: dict[str, Any]) -> Page:
+    """What `scai cai run` leaves as OUT/report.md (and OUT/metrics.png)."""
+    seeds = [s["seed"] for s in results.get("seeds") or []]
+    links = ", ".join(f"[seed {s}](seed-{s}/model/training.png)" for s in seeds)
+    blocks: list[Block] = [Markdown(results["about"])] if results.get("about") else []
+    blocks += summary_blocks(results)
+    blocks.append(Markdown(f"Training curves: {links}\n\nEvery answer and verdict: "
+                           "`seed-K/eval/answers.jsonl`; critique/revision chains: "
+                           "`seed-K/data/chains.jsonl`."))
+    return Page(f"CAI report: {results.get('name') or 'cai'}", "", blocks)
 
 
 def training_curves(out: Path, seeds: list[int]) -> list[Block]:
@@ -69,6 +136,7 @@ def training_curves(out: Path, seeds: list[int]) -> list[Block]:
 
 
 def chain_blocks(out: Path, seed: int) -> list[Block]:
+    """The first few critique/revision chains of one seed, each folded under its prompt."""
     path = out / f"seed-{seed}" / "data" / "chains.jsonl"
     if not path.is_file():
         return [Notice(f"No critique/revision chains at {path}.", "warning")]
@@ -98,7 +166,7 @@ def chain_blocks(out: Path, seed: int) -> list[Block]:
 
 
 def cai_blocks(reader: StoreReader, data: RunData) -> list[Block]:
-    """The CAI page body."""
+    """The CAI page body: the same summary as report.md, then training curves and chains."""
     out_dir = data.out_dir()
     if out_dir is None:
         return [Notice("This CAI run names no output folder; nothing to show beyond its "
@@ -111,16 +179,9 @@ def cai_blocks(reader: StoreReader, data: RunData) -> list[Block]:
     seeds = sorted(int(p.name.split("-", 1)[1]) for p in out_dir.glob("seed-*")
                    if p.name.split("-", 1)[1].isdigit())
     if results and results.get("aggregate"):
-        table, est = metric_table(results["aggregate"])
-        n = len(results.get("seeds") or [])
-        blocks += [Heading("Base, SFT and DPO"), table,
-                   Figure(bars(est, title=f"evaluation, mean and 95% CI over {n} seed(s)"),
-                          name="metrics")]
-        per_seed = [[s["seed"], m, *[_fmt(v) for v in vals.values()]]
-                    for s in results.get("seeds") or [] for m, vals in s["metrics"].items()]
-        if per_seed:
-            cols = list(next(iter(results["seeds"][0]["metrics"].values())))
-            blocks.append(Section("Per seed", [Table(["seed", "model", *cols], per_seed)]))
+        if results.get("about"):
+            blocks.append(Markdown(results["about"]))
+        blocks += summary_blocks(results)
     elif data.info.status == "running":
         blocks.append(Notice("No seed has finished evaluation yet.", "info"))
     blocks += [Heading("Training"), *training_curves(out_dir, seeds)]
@@ -130,4 +191,4 @@ def cai_blocks(reader: StoreReader, data: RunData) -> list[Block]:
 
 
 def _fmt(v: Any) -> Any:
-    return "n/a" if v is None else round(v, 3) if isinstance(v, float) else v
+    return "n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else v
