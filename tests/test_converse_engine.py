@@ -8,9 +8,9 @@ import asyncio
 import pytest
 
 from scai.config import validate_as
-from scai.converse import ClientPool, Conversation, ConverseConfig, StepLog
-from scai.converse.judge import judge_run
+from scai.converse import Conversation, ConverseConfig, judge_steps
 from scai.llm import ModelSettings
+from scai.steps import ClientPool, KeyedLog
 from tests.converse_script import AgentScript
 
 
@@ -28,9 +28,9 @@ def scenario(**overrides) -> ConverseConfig:
     return validate_as(ConverseConfig, data, "test")
 
 
-def play(config: ConverseConfig, backend: AgentScript, log: StepLog | None = None):
+def play(config: ConverseConfig, backend: AgentScript, log: KeyedLog | None = None):
     pool = ClientPool(ModelSettings(), cache=None, backend=backend)
-    return asyncio.run(Conversation(config, pool, log or StepLog()).run())
+    return asyncio.run(Conversation(config, pool, log or KeyedLog()).run())
 
 
 def speakers(outcome, round_=None):
@@ -119,7 +119,7 @@ def test_termination_rules():
 
         return await judge_finished(judged.judges[0], pool.get(), transcript, seed=0)
 
-    out = asyncio.run(Conversation(judged, pool, StepLog(), judge_done=judge_done).run())
+    out = asyncio.run(Conversation(judged, pool, KeyedLog(), judge_done=judge_done).run())
     assert out.stop_reason == "judge" and out.rounds_run == 2
 
 
@@ -189,11 +189,19 @@ def test_judge_scores_parse_or_fail_loudly():
         {"name": "disagreement", "description": "d", "min": 1, "max": 5}]}])
     out = play(config, AgentScript())
     pool = ClientPool(ModelSettings(), cache=None, backend=AgentScript())
-    good = asyncio.run(judge_run(config.judges[0], pool.get(), out.transcript, seed=0))
+    log = KeyedLog()
+    good = asyncio.run(judge_steps(config.judges[0], pool.get(), out.transcript, log, seed=0))
     assert good.ok and good.scores == {"disagreement": 5}
+    assert set(log.all()) == {"judge|j|summary", "judge|j|scores"}  # both are keyed steps
     broken = ClientPool(ModelSettings(), cache=None, backend=AgentScript(judge="{\"scores\": 7}"))
-    bad = asyncio.run(judge_run(config.judges[0], broken.get(), out.transcript, seed=0))
+    bad_log = KeyedLog()
+    bad = asyncio.run(judge_steps(config.judges[0], broken.get(), out.transcript, bad_log,
+                                  seed=0))
     assert not bad.ok and bad.scores is None and "failed its JSON schema" in bad.error
+    # the failure is recorded under its key: a resumed run replays it, never asks again
+    again = asyncio.run(judge_steps(config.judges[0], broken.get(), out.transcript, bad_log,
+                                    seed=0))
+    assert again.error == bad.error and bad_log.replayed == 2
 
 
 @pytest.mark.parametrize("bad, message", [

@@ -1,14 +1,18 @@
 """Converse: multi-agent conversations with private contexts, nested deliberation and judges."""
 
-from scai.converse.engine import ClientPool, Conversation, StepLog, Tally
-from scai.converse.judge import Judgement, judge_run
-from scai.converse.render import render_transcript
-from scai.converse.runner import ConverseResult, ConverseRun, run_converse
+from scai.converse.conversation import Conversation
+from scai.converse.floor import Outcome, Tally
+from scai.converse.judge import Judgement
+from scai.converse.judging import judge_steps
+from scai.converse.result import ConverseResult, ConverseRun, judged_scores
+from scai.converse.runner import run_converse
 from scai.converse.scenario import AgentSpec, ConverseConfig, Deliberation, JudgeSpec, Metric
 from scai.converse.transcript import Statement, Transcript
+from scai.converse.turns import TURN_POLICIES, TurnTaking, turn_policy
 
 __all__ = [
-    "AgentSpec", "ClientPool", "Conversation", "ConverseConfig", "ConverseResult", "ConverseRun",
-    "Deliberation", "JudgeSpec", "Judgement", "Metric", "Statement", "StepLog", "Tally",
-    "Transcript", "judge_run", "render_transcript", "run_converse",
+    "TURN_POLICIES", "AgentSpec", "Conversation", "ConverseConfig", "ConverseResult",
+    "ConverseRun", "Deliberation", "JudgeSpec", "Judgement", "Metric", "Outcome", "Statement",
+    "Tally", "Transcript", "TurnTaking", "judge_steps", "judged_scores", "run_converse",
+    "turn_policy",
 ]

@@ -33,7 +33,22 @@ class ScenarioState:
 
 
 def render_statement(s: Statement) -> str:
+    """A statement as one line of a record: `Name: text`, or `[moderator] text`."""
     return f"[{s.speaker}] {s.content}" if s.speaker == "moderator" else f"{s.speaker}: {s.content}"
+
+
+def strip_speaker_prefix(text: str, names: list[str]) -> str:
+    """Drop a leading 'Name:' that a model wrote before its own words."""
+    text = text.strip()
+    changed = True
+    while changed:
+        changed = False
+        for name in names:
+            for prefix in (f"{name}:", f"[{name}]", f"**{name}**:"):
+                if text.startswith(prefix):
+                    text = text[len(prefix):].lstrip()
+                    changed = True
+    return text
 
 
 @dataclass

@@ -46,6 +46,7 @@ class Transcript(BaseModel):
     )
 
     def add(self, **fields) -> Statement:
+        """Append a statement (its index and path are filled in)."""
         statement = Statement(index=len(self.statements), path=self.path, **fields)
         self.statements.append(statement)
         return statement
@@ -54,5 +55,11 @@ class Transcript(BaseModel):
         """Exactly what `agent` may see, in order."""
         return [s for s in self.statements if s.visible(agent)]
 
+    def all_seeing_view(self, last: int | None = None) -> list[Statement]:
+        """Every statement whatever its visibility (the newest `last`): for readers who see
+        everything by design, the moderator among them. Agents read `visible_to` instead."""
+        return list(self.statements if last is None else self.statements[-last:])
+
     def speeches(self) -> list[Statement]:
+        """What agents said (speeches and deliberation outcomes), not announcements."""
         return [s for s in self.statements if s.kind in ("speech", "outcome")]

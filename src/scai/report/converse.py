@@ -1,13 +1,18 @@
 """A conversation run (`kind: converse`): the transcript as chat, what each agent could see,
-nested deliberations folded under the statement they produced, and the judges' scores."""
+nested deliberations folded under the statement they produced, and the judges' scores.
+
+The dashboard page (`converse_blocks`) and the files a run leaves (`transcript_page` ->
+transcript.md, `aggregate_page` -> aggregate.png) are built here, from the same blocks.
+"""
 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 from scai.converse.judge import Judgement
+from scai.converse.keys import parse_step_key
+from scai.converse.result import ConverseRun, judged_scores
 from scai.converse.transcript import Statement, Transcript
 from scai.report.blocks import (
     Block,
@@ -18,15 +23,14 @@ from scai.report.blocks import (
     Heading,
     Markdown,
     Notice,
+    Page,
     Section,
     Table,
     Tabs,
 )
 from scai.report.figures import bars
 from scai.report.reader import RunData, StoreReader
-from scai.stats import mean_ci
-
-_STEP = re.compile(r"^main\|r(\d+)\|t(\d+)\|(.+)$")
+from scai.stats import Estimate
 
 
 def load_transcript(data: RunData) -> tuple[Transcript | None, list[Block]]:
@@ -51,12 +55,11 @@ def load_transcript(data: RunData) -> tuple[Transcript | None, list[Block]]:
                             "step events.", "warning"))
     transcript = Transcript()
     for e in data.of("step"):
-        m = _STEP.match(e.key or "")
-        if not m or e.payload.get("kind") not in ("speech", "outcome"):
+        key = parse_step_key(e.key or "")
+        if key is None or key.nested or e.payload.get("kind") not in ("speech", "outcome"):
             continue
-        transcript.add(speaker=m.group(3), content=str(e.payload.get("text", "")),
-                       round=int(m.group(1)), turn=int(m.group(2)),
-                       kind="speech", key=e.key or "")
+        transcript.add(speaker=key.what, content=str(e.payload.get("text", "")),
+                       round=key.round, turn=key.turn, kind="speech", key=e.key or "")
     return (transcript if transcript.statements else None), notes
 
 
@@ -106,14 +109,28 @@ def agent_views(data: RunData, transcript: Transcript) -> Tabs:
     return Tabs(tabs)
 
 
-def judgement_blocks(data: RunData, siblings: list[RunData]) -> list[Block]:
-    out: list[Block] = []
-    judgements = []
+def _judgements(data: RunData) -> tuple[list[Judgement], int]:
+    """The run's judgement records, and how many could not be read."""
+    found, bad = [], 0
     for e in data.of("judgement"):
         try:
-            judgements.append(Judgement.model_validate(e.payload))
+            found.append(Judgement.model_validate(e.payload))
         except ValueError:
-            out.append(Notice("A judgement record could not be read.", "error"))
+            bad += 1
+    return found, bad
+
+
+def scores_figure(scores: dict[str, dict[str, Estimate]], runs: int, name: str) -> Figure:
+    """Judged scores, one bar group per judge, with the 95% CI over runs."""
+    how = f"mean and 95% CI over {runs} runs" if runs > 1 else "one run"
+    return Figure(bars(scores, title=f"judged scores ({how})", ylabel="score"), name=name)
+
+
+def judgement_blocks(data: RunData, siblings: list[RunData]) -> list[Block]:
+    """The run's judges (scores, summaries, rationales), and every judged score over its
+    sibling runs as a figure."""
+    judgements, bad = _judgements(data)
+    out: list[Block] = [Notice("A judgement record could not be read.", "error")] * bad
     if not judgements:
         return [*out, Notice("No judgement recorded (yet).", "info")]
     rows = [[j.judge, m, v] for j in judgements for m, v in (j.scores or {}).items()]
@@ -126,18 +143,55 @@ def judgement_blocks(data: RunData, siblings: list[RunData]) -> list[Block]:
             out.append(Markdown(f"*Rationale:* {j.rationale}"))
         if j.error:
             out.append(Notice(f"{j.judge}: the scores could not be parsed ({j.error}).", "warning"))
-    groups: dict[str, dict[str, list[float]]] = {}
-    for s in siblings:
-        for e in s.of("judgement"):
-            for m, v in (e.payload.get("scores") or {}).items():
-                if isinstance(v, (int, float)):
-                    groups.setdefault(e.payload.get("judge", "judge"), {}).setdefault(m, []).append(v)
-    if groups:
-        est = {judge: {m: mean_ci(v) for m, v in ms.items()} for judge, ms in groups.items()}
-        how = f"mean and 95% CI over {len(siblings)} runs" if len(siblings) > 1 else "one run"
-        out.append(Figure(bars(est, title=f"judged scores ({how})", ylabel="score"),
-                          name="judged_scores"))
+    scores = judged_scores(j for s in siblings for j in _judgements(s)[0])
+    if scores:
+        out.append(scores_figure(scores, len(siblings), "judged_scores"))
     return out
+
+
+def _round_blocks(transcript: Transcript) -> list[Block]:
+    """The main conversation round by round: a heading, then its statements as chat."""
+    rounds: list[tuple[int, list[ChatLine]]] = []
+    for s in transcript.statements:
+        if not rounds or (s.round != rounds[-1][0] and s.round > 0):
+            rounds.append((s.round, []))
+        rounds[-1][1].append(_line(s, transcript))
+    out: list[Block] = []
+    for number, lines in rounds:
+        out += ([Heading(f"Round {number}", 3)] if number > 0 else []) + [Chat(lines)]
+    return out
+
+
+def _verdict_blocks(j: Judgement) -> list[Block]:
+    out: list[Block] = [Heading(f"Judge: {j.judge}", 2)]
+    if j.summary:
+        out.append(Markdown(j.summary))
+    if j.scores is not None:
+        out.append(Markdown("\n".join(f"- **{k}**: {v}" for k, v in j.scores.items())))
+        out.append(Markdown(f"*Rationale:* {j.rationale}"))
+    elif j.error:
+        out.append(Markdown(f"**Scores could not be parsed:** {j.error}"))
+    return out
+
+
+def transcript_page(name: str, description: str, run: ConverseRun,
+                    transcript: Transcript) -> Page:
+    """A finished run as its transcript.md: rounds, speakers, visibility, deliberations folded
+    under the statement they produced, then each judge's summary and scores."""
+    subtitle = (f"Run `{run.run_id}` · seed {run.seed} · {run.rounds_run} rounds · "
+                f"stopped by: {run.stop_reason}")
+    blocks: list[Block] = [Markdown(description.strip())] if description.strip() else []
+    blocks += _round_blocks(transcript)
+    for j in run.judgements:
+        blocks += _verdict_blocks(j)
+    return Page(name, subtitle, blocks)
+
+
+def aggregate_page(name: str, scores: dict[str, dict[str, Estimate]], runs: int) -> Page | None:
+    """Judged scores over a scenario's runs as the figure `aggregate` (None: nothing scored)."""
+    if not any(e.mean is not None for ms in scores.values() for e in ms.values()):
+        return None
+    return Page(name, f"{runs} runs", [scores_figure(scores, runs, "aggregate")])
 
 
 def converse_blocks(reader: StoreReader, data: RunData) -> list[Block]:
