@@ -5,14 +5,28 @@ from __future__ import annotations
 from tests.conftest import scai
 
 
-def test_help_lists_the_commands():
-    result = scai("--help")
-    assert result.returncode == 0
-    for command in ("ask", "models", "validate", "batch", "runs", "cache"):
-        assert command in result.stdout
-    runs = scai("runs", "--help")
-    for sub in ("list", "show", "export"):
-        assert sub in runs.stdout
+# Every command a user is told about (README, docs), feature commands included.
+COMMANDS = {"ask", "models", "validate", "batch", "converse", "simulate", "evaluate-constitution",
+            "sweep", "sweep-report", "diff", "drift", "ui", "report", "runs", "cache", "cai",
+            "bench"}
+
+
+def listed_commands(help_text: str) -> list[str]:
+    """The command names in the Commands panel of a `--help` screen: the first word of each
+    row that starts a command (a wrapped description continues on an indented row)."""
+    panel = help_text.split("─ Commands ─")[1].split("╰")[0]
+    return [line[2:].split()[0] for line in panel.splitlines()
+            if line.startswith("│ ") and line[2:3].strip()]
+
+
+def test_help_lists_every_command():
+    result = scai("--help", env={"COLUMNS": "120"})
+    assert result.returncode == 0, result.stderr
+    listed = listed_commands(result.stdout)
+    assert set(listed) == COMMANDS, (sorted(set(listed) - COMMANDS), sorted(COMMANDS - set(listed)))
+    assert len(listed) == len(set(listed))
+    runs = listed_commands(scai("runs", "--help", env={"COLUMNS": "120"}).stdout)
+    assert set(runs) == {"list", "show", "export"}
 
 
 def test_models_lists_every_backend():
