@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from tests.conftest import scai
 
-
 # Every command a user is told about (README, docs), feature commands included.
 COMMANDS = {"ask", "models", "validate", "batch", "converse", "simulate", "evaluate-constitution",
             "sweep", "sweep-report", "diff", "drift", "ui", "report", "runs", "cache", "cai",
