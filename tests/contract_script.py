@@ -14,10 +14,12 @@ class ContractScript(Backend):
     identity = "scripted:contract"
 
     def __init__(self, *, offer_share: float = 0.5, principles: list[str] | None = None,
-                 bad_offers: bool = False, delay: float = 0.0, rating: int = 7):
+                 bad_offers: bool = False, bad_ratings: bool = False, delay: float = 0.0,
+                 rating: int = 7):
         self.offer_share = offer_share
         self.principles = list(principles or [])
-        self.bad_offers = bad_offers
+        self.bad_offers = bad_offers  # every offer fails its schema
+        self.bad_ratings = bad_ratings  # every rating fails its schema
         self.delay = delay
         self.rating = rating
         self.calls: list[tuple[list[Message], GenerationParams]] = []
@@ -63,6 +65,8 @@ class ContractScript(Backend):
         if "principle" in props:
             return json.dumps({"principle": "Be generous to others."})
         if "rating" in props:
+            if self.bad_ratings:
+                return '{"reason": "fine", "rating": "eleven"}'
             return json.dumps({"reason": "fine", "rating": str(self.rating)})
         raise AssertionError(f"unexpected schema {schema}")
 

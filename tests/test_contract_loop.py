@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from scai.contract import simulate
+from scai.contract.constitution import generality_problem
+from scai.contract.tasks.ultimatum import Ultimatum
 from scai.kinds import load_config
 from scai.store import RunStore
 from tests.conftest import REPO, scai
@@ -133,7 +135,39 @@ def test_assistance_task_rates_answers_and_reports_utilities(tmp_path):
     assert "least satisfied" in backend.meta_prompts()[0]
 
 
-@pytest.mark.slow
+def test_assistance_run_where_every_rating_fails_counts_each_and_learns_from_none(tmp_path):
+    path = tmp_path / "a.yaml"
+    path.write_text("kind: contract\nepochs: 2\ntask: {type: assistance, users: 3, "
+                    "requests_per_epoch: 4, user_kind: llm}\n")
+    backend = ContractScript(bad_ratings=True)
+    sim = simulate(load_config(path), out_dir=tmp_path / "o", progress=False, backend=backend)
+    r = sim.runs[0]
+    for e in r.epochs:
+        assert e.metrics["episodes"] == 4 and e.metrics["parse_failures"] == 4
+        assert e.metrics["utility_mean"] is None and e.metrics["utility_min"] is None
+    assert r.parse_failures == 8
+    assert "(no ratings)" in backend.meta_prompts()[0]
+    failed = [e for e in RunStore().events(r.run_id, "step") if e.payload.get("error")]
+    assert len(failed) == 8 and {e.payload["kind"] for e in failed} == {"rating"}
+
+
+def test_llm_users_offer_what_the_model_says_and_every_failure_is_counted(tmp_path):
+    cfg = config(tmp_path, epochs=1, learner="none")
+    cfg = cfg.model_copy(update={"task": cfg.task.model_copy(update={"users": "llm"})})
+    sim = simulate(cfg, out_dir=tmp_path / "ok", progress=False, cache=False,
+                   backend=ContractScript(offer_share=0.4))
+    m = sim.runs[0].epochs[0].metrics
+    # amounts in [20, 40]: round(0.4 * amount) / amount is within 0.025 of 0.4
+    assert m["share_fixed"] == pytest.approx(0.4, abs=0.025) and m["acceptance"] == 1
+    assert m["games"] == 6 and m["parse_failures"] == 0
+    sim = simulate(cfg, out_dir=tmp_path / "bad", progress=False, cache=False,
+                   backend=ContractScript(bad_offers=True))
+    m = sim.runs[0].epochs[0].metrics
+    assert m["share_fixed"] is None and m["share_flexible"] is None and m["acceptance"] is None
+    assert m["parse_failures"] == 6  # every game's offer, users' and the assistant's
+
+
+@pytest.mark.model
 def test_default_example_runs_on_the_embedded_model_end_to_end(tmp_path):
     example = REPO / "examples" / "contract" / "ultimatum.yaml"
     result = scai("simulate", str(example), "--set", "epochs=2", "--out", str(tmp_path / "o"))
@@ -150,27 +184,52 @@ def test_default_example_runs_on_the_embedded_model_end_to_end(tmp_path):
     assert calls and all(c.payload["model"] == "local" for c in calls)
 
 
-def test_embedded_model_plays_voting_and_assistance(tmp_path):
+@pytest.mark.model
+@pytest.mark.embedder
+def test_embedded_model_plays_voting_with_principles_merged_by_meaning(tmp_path):
     cfg = load_config(REPO / "examples" / "contract" / "voting.yaml",
                       ["epochs=2", "task.pairs={mixed: 2, fixed_fixed: 2}",
                        "learner.proposals=2", "learner.votes=2", "learner.merge=embeddings"])
     sim = simulate(cfg, out_dir=tmp_path / "v", progress=False)
-    assert len(sim.runs[0].epochs) == 2
-    assert sim.runs[0].epochs[1].constitution.source in ("voting", "kept")
+    first, learned = (e.constitution for e in sim.runs[0].epochs)
+    steps = RunStore().events(sim.runs[0].run_id, "step")
+    assert sum(e.payload["kind"] == "propose" for e in steps) == 2
+    votes = [e for e in steps if e.payload["kind"] == "vote"]
+    assert votes and all(e.key.startswith("e0|vote|") for e in votes)
+    if learned.source == "voting":  # what it kept passed the generality check and was scored
+        assert 1 <= len(learned.principles) <= 2 and "performance" in learned.rationale
+        assert all(generality_problem(p, list(Ultimatum.game_words)) is None
+                   for p in learned.principles)
+    else:
+        assert learned.source == "kept" and learned.principles == first.principles
+        assert learned.rationale.startswith("no principle predicted the users' choices")
+
+
+@pytest.mark.model
+def test_embedded_model_plays_assistance(tmp_path):
     cfg = load_config(REPO / "examples" / "contract" / "assistance.yaml",
                       ["epochs=1", "task.requests_per_epoch=2", "task.answer_tokens=24"])
     sim = simulate(cfg, out_dir=tmp_path / "a", progress=False)
     m = sim.runs[0].epochs[0].metrics
-    assert m["episodes"] == 2 and (m["utility_mean"] is not None or m["parse_failures"] == 2)
+    episodes = RunStore().events(sim.runs[0].run_id, "episode")
+    rated = [e for e in episodes if e.payload["data"]["rating"] is not None]
+    assert m["episodes"] == 2 and m["parse_failures"] == 2 - len(rated)
+    assert (m["utility_mean"] is None) == (not rated)
+    assert all(e.payload["data"]["answer"] for e in rated)  # the answer each rating is about
 
 
+@pytest.mark.model
 def test_llm_users_play_with_persona_hidden_policy_and_manner(tmp_path):
     cfg = load_config(REPO / "examples" / "contract" / "paper" / "manner-altruistic-rude.yaml",
                       ["epochs=1", "task.pairs={fixed_fixed: 2, mixed: 1}", "learner.type=none"])
     sim = simulate(cfg, out_dir=tmp_path / "o", progress=False)
     m = sim.runs[0].epochs[0].metrics
     assert m["games"] == 3
-    assert m["share_fixed"] is not None or m["parse_failures"] >= 2
+    games = [e.payload for e in RunStore().events(sim.runs[0].run_id, "episode")]
+    users_offers = [g for g in games if g["data"]["proposer"]["kind"] == "fixed"
+                    and g["data"]["offer"] is not None]
+    assert (m["share_fixed"] is None) == (not users_offers)
+    assert m["parse_failures"] == sum(len(g["failures"]) for g in games)
     calls = RunStore().events(sim.runs[0].run_id, "model_call")
     systems = [c.payload["messages"][0]["content"] for c in calls]
     users = [s for s in systems if "Hidden rule" in s]

@@ -6,12 +6,13 @@ import json
 
 import pytest
 
-from scai.contract import Episode, load_personas
+from scai.contract import Episode, Player, load_personas
 from scai.contract.config import MemoryConfig
 from scai.contract.constitution import generality_problem
 from scai.contract.memory import recall, render_memory
 from scai.contract.metalearn import merge_similar, vote_scores
-from scai.contract.metrics import gini, ultimatum_metrics, utility_metrics
+from scai.contract.metrics import gini, utility_metrics
+from scai.contract.tasks.ultimatum import Game, Ultimatum, UltimatumOutcome, ultimatum_metrics
 from scai.errors import ConfigError
 from scai.kinds import load_config
 from tests.conftest import scai
@@ -88,15 +89,19 @@ def test_memory_budget_and_sample_modes_bound_what_is_seen():
 
 
 def test_ultimatum_metrics_separate_flexible_and_fixed_proposers():
+    def player(kind):
+        return Player(id=kind, name=kind, kind=kind)
+
     def game(kind_p, kind_r, offer, decision, amount=10):
         accepted = decision == "accept"
-        return Episode(id="x", epoch=0, task="ultimatum", data={
-            "amount": amount, "offer": offer, "share": offer / amount, "decision": decision,
-            "proposer": {"kind": kind_p}, "responder": {"kind": kind_r},
-            "payoff_proposer": amount - offer if accepted else 0,
-            "payoff_responder": offer if accepted else 0})
+        return Game(id="x", epoch=0, task="ultimatum", data=UltimatumOutcome(
+            amount=amount, currency="apples", offer=offer, share=offer / amount,
+            decision=decision, proposer=player(kind_p), responder=player(kind_r),
+            payoff_proposer=amount - offer if accepted else 0,
+            payoff_responder=offer if accepted else 0))
 
-    void = Episode(id="v", epoch=0, task="ultimatum", data={"offer": None}, failures=["offer"])
+    void = Game(id="v", epoch=0, task="ultimatum", failures=["offer"], data=UltimatumOutcome(
+        amount=10, currency="apples", proposer=player("flexible"), responder=player("fixed")))
     m = ultimatum_metrics([game("flexible", "fixed", 2, "accept"),
                            game("fixed", "flexible", 8, "accept"),
                            game("fixed", "fixed", 6, "reject"), void])
@@ -106,6 +111,21 @@ def test_ultimatum_metrics_separate_flexible_and_fixed_proposers():
     assert m["acceptance"] == pytest.approx(2 / 3)
     assert m["income_flexible"] == pytest.approx((0.8 + 0.8) / 2)
     assert m["parse_failures"] == 1
+
+
+def test_an_episode_recorded_before_typed_data_loads_typed():
+    # the payload shape runs recorded before episodes were typed (a dict `data`, a void game)
+    old = {"id": "e0-g1", "epoch": 0, "task": "ultimatum", "messages": [], "failures": ["offer"],
+           "data": {"amount": 30, "currency": "apples", "offer": None, "share": None,
+                    "decision": None, "payoff_proposer": 0, "payoff_responder": 0,
+                    "proposer": {"id": "flex0", "name": "Assistant", "kind": "flexible",
+                                 "policy": None, "manner": "neutral", "persona": ""},
+                    "responder": {"id": "user1", "name": "Ann", "kind": "fixed",
+                                  "policy": "fair", "manner": "rude", "persona": "Ann"}}}
+    ep = Ultimatum.episode(old)
+    assert isinstance(ep.data, UltimatumOutcome) and ep.data.responder.policy == "fair"
+    assert ep.data.offer is None and ep.data.message is None
+    assert Ultimatum.headline(ep) == "Assistant offers None of 30 apples → no decision"
 
 
 def test_utility_metrics_mean_rawlsian_minimum_gini_and_per_persona():
@@ -136,7 +156,7 @@ def test_voting_formulas_follow_inverse_constitutional_ai():
     ('{ "d" = { }', False),
 ])
 def test_a_general_principle_names_no_numbers_goods_or_game(text, ok):
-    banned = ["dollars", "apples", "grams of medicine"]
+    banned = [*Ultimatum.game_words, "dollars", "apples", "grams of medicine"]
     assert (generality_problem(text, banned) is None) == ok
 
 
@@ -151,8 +171,8 @@ def test_every_shipped_contract_example_validates():
 
 
 def test_scripted_raters_prefer_answers_of_their_preferred_length():
-    from scai.contract.assistance import scripted_rating
     from scai.contract.persona import Persona
+    from scai.contract.tasks.assistance import scripted_rating
 
     brief, detailed = Persona(name="B", prefers="brief"), Persona(name="D", prefers="detailed")
     short, long = "word " * 25, "word " * 70
@@ -161,7 +181,7 @@ def test_scripted_raters_prefer_answers_of_their_preferred_length():
     assert all(1 <= scripted_rating(brief, "x " * n, s) <= 10 for n in (0, 300) for s in range(5))
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_voting_can_merge_paraphrases_by_meaning_where_word_overlap_cannot():
     from scai.contract.metalearn import merge_by_meaning
 

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from scai.contract import simulate
 from scai.contract.evaluate import evaluate_constitution
+from scai.errors import ConfigError
 from scai.kinds import load_config
 from scai.store import RunStore
 from tests.conftest import REPO, scai
 from tests.contract_script import ContractScript
+from tests.killable import events_of_first_run, run_and_kill
 
 CONFIG = """\
 kind: contract
@@ -32,17 +32,9 @@ task:
 def test_killed_simulation_resumes_playing_exactly_the_missing_episodes(tmp_path):
     path = tmp_path / "k.yaml"
     path.write_text(CONFIG)
-    proc = subprocess.Popen([sys.executable, "-m", "tests.contract_killable", str(path)],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     store = RunStore()
-    done = 0
-    deadline = time.time() + 60
-    while time.time() < deadline and done < 10:
-        time.sleep(0.05)
-        runs = store.list_runs()
-        done = len(store.events(runs[0].id, "episode")) if runs else 0
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    run_and_kill([sys.executable, "-m", "tests.contract_killable", str(path)],
+                 events_of_first_run(store, "episode"), at=10, poll=0.05)
     run = store.list_runs()[0]
     before = {e.key for e in store.events(run.id, "episode")}
     assert 10 <= len(before) < 24 and store.get(run.id).status == "interrupted"
@@ -82,11 +74,11 @@ def test_evaluate_constitution_runs_four_variants_with_the_learned_principle(tmp
     assert sum("Your own inclination" in s for s in systems) == len(systems) // 2
     reasons = [p for m, p in backend.calls if "reason" in p.json_schema["properties"]]
     assert len(reasons) == len(backend.calls) // 2
-    assert "medicine" in backend.calls[0][0][1].content or "blood" in backend.calls[0][0][1].content \
-        or "formula" in backend.calls[0][0][1].content
+    assert any(good in backend.calls[0][0][1].content for good in ("medicine", "blood", "formula"))
     assert (tmp_path / "e" / "summary.md").exists()
 
 
+@pytest.mark.model
 def test_evaluate_constitution_on_the_embedded_model_from_the_cli(tmp_path):
     sim = _learn(tmp_path)
     result = scai("evaluate-constitution", sim.runs[0].run_id[:24], "--task",
@@ -98,3 +90,15 @@ def test_evaluate_constitution_on_the_embedded_model_from_the_cli(tmp_path):
     bad = scai("evaluate-constitution", "nope", "--task",
                str(REPO / "examples" / "contract" / "ood-medicine.yaml"))
     assert bad.returncode == 1 and "no run 'nope'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_evaluate_constitution_refuses_a_task_without_variants_and_a_run_of_another_kind(tmp_path):
+    sim = _learn(tmp_path)
+    path = tmp_path / "a.yaml"
+    path.write_text("kind: contract\ntask: {type: assistance}\n")
+    with pytest.raises(ConfigError, match="must be an ultimatum task"):
+        evaluate_constitution(sim.runs[0].run_id, load_config(path), out_dir=tmp_path / "e")
+    other = RunStore().create_run("converse", {"kind": "converse"})
+    ood = load_config(REPO / "examples" / "contract" / "ood-medicine.yaml")
+    with pytest.raises(ConfigError, match=r"is a converse run, not a Social Contract"):
+        evaluate_constitution(other.id, ood, out_dir=tmp_path / "e")

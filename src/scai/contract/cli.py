@@ -26,12 +26,13 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a Social Contract simulation: users teach the assistant its constitution."""
         from scai.contract import simulate as run_simulation
+        from scai.contract.tasks import task_for
         from scai.kinds import load_config
 
         cfg = load_config(config, run_overrides(overrides, seed, model), kind="contract")
         sim = run_simulation(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
                              cache=not no_cache)
-        _print(sim, out)
+        _print(sim, task_for(cfg.task), out)
 
     @app.command("evaluate-constitution")
     def evaluate_constitution(
@@ -61,10 +62,8 @@ def register(app: typer.Typer) -> None:
         out.print(f"report: {result.summary}", markup=False)
 
 
-def _print(sim, out) -> None:
-    metrics = [k for k in ("share_flexible", "share_fixed", "acceptance", "income_flexible",
-                           "utility_mean", "utility_min", "utility_gini", "parse_failures")
-               if k in sim.aggregate]
+def _print(sim, task, out) -> None:
+    metrics = [k for k in task.brief if k in sim.aggregate]
     table = Table("epoch", *metrics)
     epochs = len(next(iter(sim.aggregate.values()))) if sim.aggregate else 0
     for i in range(epochs):

@@ -1,10 +1,21 @@
-"""The constitution: the natural-language principles in the assistant's system prompt."""
+"""The constitution: the natural-language principles in the assistant's system prompt.
+
+A run records the constitution in force at each epoch as a `constitution` event keyed
+`c{epoch}`; `constitution_key` writes that key and `constitution_epoch` reads it, here only.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
+
+from scai.errors import ConfigError
+
+if TYPE_CHECKING:
+    from scai.store import RunStore
 
 
 class Constitution(BaseModel):
@@ -16,6 +27,7 @@ class Constitution(BaseModel):
     source: str = Field("prior", description="prior, given, rewrite, voting, kept")
 
     def text(self) -> str:
+        """The principles as the assistant's prompt shows them (numbered when several)."""
         if not self.principles:
             return "(no principles)"
         if len(self.principles) == 1:
@@ -23,17 +35,53 @@ class Constitution(BaseModel):
         return "\n".join(f"{i}. {p}" for i, p in enumerate(self.principles, 1))
 
 
-GAME_WORDS = ("ultimatum", "game", "proposer", "responder")
+def constitution_key(epoch: int) -> str:
+    """The event key of the constitution in force at `epoch`."""
+    return f"c{epoch}"
+
+
+def constitution_epoch(key: str | None) -> int | None:
+    """The epoch a `constitution` event key names, or None for a key that is not one."""
+    if key and key.startswith("c") and key[1:].isdigit():
+        return int(key[1:])
+    return None
+
+
+@dataclass(frozen=True)
+class Learned:
+    """The last constitution a contract run arrived at, with the run and event key it came from."""
+
+    run_id: str
+    key: str
+    constitution: Constitution
+
+
+def learned_constitution(store: RunStore, ref: str, *, where: str | None = None) -> Learned:
+    """The last constitution of contract run `ref`; errors are one line, prefixed by `where`."""
+    where = where or ref
+    info = store.get(ref)
+    if info.kind != "contract":
+        raise ConfigError(f"{where}: run {info.id} is a {info.kind} run, not a Social Contract "
+                          "(`scai simulate`) run")
+    found = [(constitution_epoch(e.key), e) for e in store.events(info.id, "constitution")]
+    found = [(n, e) for n, e in found if n is not None]
+    if not found:
+        raise ConfigError(f"{where}: run {info.id} has no constitution yet")
+    _, last = max(found, key=lambda pair: pair[0])
+    return Learned(info.id, str(last.key), Constitution.model_validate(last.payload))
 
 
 def generality_problem(principle: str, banned: list[str]) -> str | None:
-    """Why a principle is not general (mentions numbers, currencies, the game), else None."""
+    """Why a principle is not general (mentions numbers, banned words, the game), else None.
+
+    `banned` holds the game's own words (`Task.game_words`) and its goods (`Task.banned_words`).
+    """
     if len(re.findall(r"[A-Za-z]{2,}", principle)) < 3:
         return "is not a sentence"
     if re.search(r"\d", principle):
         return "mentions a number"
     low = principle.lower()
-    for word in [*GAME_WORDS, *banned]:
+    for word in banned:
         for part in word.lower().split():
             if len(part) > 2 and re.search(rf"\b{re.escape(part)}", low):
                 return f"mentions {part!r}"

@@ -1,8 +1,12 @@
-"""Episodes: what happened in one interaction, every message tagged with the episode it belongs to."""
+"""Episodes: what happened in one interaction, every message tagged with the episode it belongs to.
+
+An episode's `data` is typed by its game: `Episode[UltimatumGame]` (see `Task.episode`). Plain
+`Episode` leaves it a mapping, for code that reads episodes of any game.
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Generic, Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -27,14 +31,17 @@ class EpisodeMessage(BaseModel):
     text: str
 
 
-class Episode(BaseModel):
+D = TypeVar("D")
+
+
+class Episode(BaseModel, Generic[D]):
     """One interaction (a game, or a request and its rating) in one epoch."""
 
     id: str
     epoch: int
     task: str
     messages: list[EpisodeMessage] = Field(default_factory=list)
-    data: dict[str, Any] = Field(default_factory=dict, description="Task-specific outcome.")
+    data: D = Field(default_factory=dict, description="The game's typed outcome.")  # type: ignore[assignment]
     failures: list[str] = Field(default_factory=list, description="Parse failures, by step.")
 
     def say(self, speaker: str, role: str, text: str) -> None:

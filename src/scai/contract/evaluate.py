@@ -14,9 +14,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from scai.contract.config import ContractConfig
-from scai.contract.constitution import Constitution
+from scai.contract.constitution import learned_constitution
 from scai.contract.simulate import run_once
-from scai.errors import ConfigError
+from scai.contract.tasks import task_for
 from scai.llm.backend import Backend
 from scai.recording import recorded_run
 from scai.stats import Estimate, mean_ci
@@ -24,6 +24,8 @@ from scai.store import RunStore
 
 
 class Variant(BaseModel):
+    """One variant of the task played under the learned constitution, over its runs."""
+
     name: str
     prior: bool
     reason: bool
@@ -34,6 +36,8 @@ class Variant(BaseModel):
 
 
 class Evaluation(BaseModel):
+    """A learned constitution on another task: every variant, and the summary written."""
+
     constitution: str
     source_run: str
     task: str
@@ -41,56 +45,41 @@ class Evaluation(BaseModel):
     summary: str
 
 
-def learned_constitution(store: RunStore, ref: str) -> Constitution:
-    """The last constitution a finished contract run arrived at."""
-    info = store.get(ref)
-    if info.kind != "contract":
-        raise ConfigError(f"{ref}: run {info.id} is a {info.kind} run, not a contract run")
-    cons = [e for e in store.events(info.id, "constitution") if e.key]
-    if not cons:
-        raise ConfigError(f"{ref}: run {info.id} has no constitution yet")
-    last = max(cons, key=lambda e: int(e.key[1:]))
-    return Constitution.model_validate(last.payload)
-
-
 def evaluate_constitution(
     ref: str, config: ContractConfig, store: RunStore | None = None, *, runs: int = 1,
     out_dir: Path | str | None = None, cache: bool = True, backend: Backend | None = None,
 ) -> Evaluation:
-    """Play `config`'s task for one epoch under the learned constitution, in four variants."""
-    if config.task.type != "ultimatum":
-        raise ConfigError("evaluate-constitution: the --task config must be an ultimatum task")
+    """Play `config`'s task for one epoch under the learned constitution, in each of the task's
+    variants (the ultimatum game: with and without the prior, with and without a reason)."""
+    variants_of = task_for(config.task).eval_variants(config.task)  # refuses a task without
     store = store or RunStore()
-    learned = learned_constitution(store, ref)
-    learned = learned.model_copy(update={"source": "given"})
-    source = store.get(ref).id
+    found = learned_constitution(store, ref)
+    learned = found.constitution.model_copy(update={"source": "given"})
+    source = found.run_id
     out = Path(out_dir) if out_dir else store.root / "contract-eval" / \
         f"{config.name}-{datetime.now():%Y%m%d-%H%M%S}"
     out.mkdir(parents=True, exist_ok=True)
     variants = []
-    for prior in (True, False):
-        for reason in (False, True):
-            task = config.task.model_copy(update={"keep_prior": prior, "ask_reason": reason})
-            shares, accepts, failures, ids = [], [], 0, []
-            for i in range(runs):
-                cfg = config.model_copy(update={"task": task, "epochs": 1,
-                                                "seed": config.seed + i})
-                with recorded_run(store, "contract-eval", cfg, name=cfg.name) as run:
-                    run.log("evaluated", {"source_run": source, "constitution": learned.text()})
-                    outcome = asyncio.run(run_once(cfg, run, cache=cache, backend=backend,
-                                                   constitution=learned, learn=False))
-                    m = outcome.epochs[0].metrics
-                    run.finish("completed", summary={"source_run": source, **m})
-                shares.append(m["share_flexible"])
-                accepts.append(m["acceptance"])
-                failures += int(m["parse_failures"] or 0)
-                ids.append(run.id)
-            variants.append(Variant(
-                name=f"{'with' if prior else 'without'} prior, "
-                     f"{'with' if reason else 'no'} reason",
-                prior=prior, reason=reason, share=mean_ci([s for s in shares if s is not None]),
-                acceptance=mean_ci([a for a in accepts if a is not None]),
-                parse_failures=failures, run_ids=ids))
+    for name, task in variants_of:
+        shares, accepts, failures, ids = [], [], 0, []
+        for i in range(runs):
+            cfg = config.model_copy(update={"task": task, "epochs": 1,
+                                            "seed": config.seed + i})
+            with recorded_run(store, "contract-eval", cfg, name=cfg.name) as run:
+                run.log("evaluated", {"source_run": source, "constitution": learned.text()})
+                outcome = asyncio.run(run_once(cfg, run, cache=cache, backend=backend,
+                                               constitution=learned, learn=False))
+                m = outcome.epochs[0].metrics
+                run.finish("completed", summary={"source_run": source, **m})
+            shares.append(m["share_flexible"])
+            accepts.append(m["acceptance"])
+            failures += int(m["parse_failures"] or 0)
+            ids.append(run.id)
+        variants.append(Variant(
+            name=name, prior=task.keep_prior, reason=task.ask_reason,
+            share=mean_ci([s for s in shares if s is not None]),
+            acceptance=mean_ci([a for a in accepts if a is not None]),
+            parse_failures=failures, run_ids=ids))
     lines = [f"# Constitution from {source} on {config.name}", "", f"> {learned.text()}", "",
              f"Task currencies: {', '.join(config.task.currencies)}; prior: {config.task.prior}.",
              "", "| variant | share offered (flexible) | acceptance | parse failures |",

@@ -9,9 +9,23 @@ against a separately windowed list of ids (the bug of the original chat version)
 from __future__ import annotations
 
 import random
+from typing import Literal
 
-from scai.contract.config import MemoryConfig
+from pydantic import Field
+
+from scai.config import ConfigModel
 from scai.contract.episode import Episode
+
+
+class MemoryConfig(ConfigModel):
+    """What the meta-learner sees of the past."""
+
+    mode: Literal["full", "summary", "sample"] = Field(
+        "full", description="full: every message; summary: one outcome line per episode; "
+        "sample: random whole episodes.")
+    token_budget: int = Field(1200, ge=100, description="Approximate tokens of episodes shown.")
+    epochs_back: int = Field(1, ge=1, description="How many recent epochs it sees.")
+    sample: int = Field(6, ge=1, description="Episodes drawn in `sample` mode.")
 
 
 def tokens(text: str) -> int:
@@ -30,13 +44,13 @@ def render_episode(episode: Episode, mode: str = "full") -> str:
 
 def recall(episodes: list[Episode], config: MemoryConfig, epoch: int, seed: int) -> list[Episode]:
     """The episodes the meta-learner sees after `epoch`, in the order it sees them."""
-    window = [e for e in episodes if epoch - config.epochs_back < e.epoch <= epoch]
-    rng = random.Random(seed * 1_000_003 + epoch)
-    rng.shuffle(window)
+    seen = window(episodes, config, epoch)
+    rng = random.Random(seed * 1_000_003 + epoch)  # never change: recorded runs replay this order
+    rng.shuffle(seen)
     if config.mode == "sample":
-        window = window[: config.sample]
+        seen = seen[: config.sample]
     chosen, used = [], 0
-    for e in window:
+    for e in seen:
         cost = tokens(render_episode(e, config.mode))
         if used + cost > config.token_budget and chosen:
             continue
@@ -45,5 +59,11 @@ def recall(episodes: list[Episode], config: MemoryConfig, epoch: int, seed: int)
     return chosen
 
 
+def window(episodes: list[Episode], config: MemoryConfig, epoch: int) -> list[Episode]:
+    """The episodes of the last `epochs_back` epochs up to `epoch`, in the order played."""
+    return [e for e in episodes if epoch - config.epochs_back < e.epoch <= epoch]
+
+
 def render_memory(episodes: list[Episode], mode: str = "full") -> str:
+    """Episodes as the meta-learner reads them, one block each."""
     return "\n".join(render_episode(e, mode) for e in episodes) or "(nothing observed)"

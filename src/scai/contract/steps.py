@@ -1,55 +1,50 @@
-"""One logged, seeded, resumable structured model call: the unit every task is built from."""
+"""The run's step maker: every model call of a game or a learner is a keyed step (scai.steps).
+
+A thin skin over `keyed_call`: it binds the run's pool, step log (`step` events), seed and
+sampling parameters, so a game names only the model, the step key and the messages. A reply that
+fails its schema is recorded under its key (never redone) and comes back as None.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
-from scai.converse.engine import ClientPool, StepLog, derive_seed
-from scai.errors import ParseFailure
 from scai.llm import GenerationParams, Message, ModelSettings
-
-
-@dataclass
-class Counters:
-    """Shared across a run: calls made, steps replayed, parse failures."""
-
-    calls: int = 0
-    tokens: int = 0
-    parse_failures: int = 0
+from scai.steps import ClientPool, Counts, KeyedLog, keyed_call
 
 
 @dataclass
 class Caller:
-    """Makes keyed model calls for one run: replays a logged step instead of calling again."""
+    """Makes one run's keyed model calls; a step already logged is replayed, not called again."""
 
     pool: ClientPool
-    log: StepLog
+    log: KeyedLog
     seed: int
     params: GenerationParams
-    counters: Counters = field(default_factory=Counters)
+    counts: Counts = field(default_factory=Counts)
+
+    def _params(self, **update: Any) -> GenerationParams:
+        # validated (not model_copy) so the cache key is exactly what it always was
+        return GenerationParams.model_validate({**self.params.model_dump(), **update})
 
     async def structured(
         self, model: ModelSettings | None, key: str, messages: list[Message], schema: dict,
         *, max_tokens: int | None = None, kind: str = "step",
     ) -> dict[str, Any] | None:
         """The parsed reply, or None after a parse failure (counted and logged, never raised)."""
-        done = self.log.get(key)
-        if done is not None:
-            return done.get("parsed")
-        update: dict[str, Any] = {"seed": derive_seed(self.seed, key), "json_schema": schema}
+        update: dict[str, Any] = {"json_schema": schema}
         if max_tokens is not None:
             update["max_tokens"] = max_tokens
-        params = GenerationParams.model_validate({**self.params.model_dump(), **update})
-        try:
-            completion = await self.pool.get(model).complete(messages, params, tags={"step": key})
-        except ParseFailure as exc:
-            self.counters.parse_failures += 1
-            self.log.put(key, {"kind": kind, "parsed": None, "error": str(exc),
-                               "text": exc.raw_text})
-            return None
-        self.counters.calls += 1
-        self.counters.tokens += completion.usage.total_tokens
-        self.log.put(key, {"kind": kind, "parsed": completion.parsed, "text": completion.text,
-                           "tokens": completion.usage.total_tokens})
-        return completion.parsed
+        step = await keyed_call(self.pool.get(model), self.log, key, messages,
+                                self._params(**update), seed=self.seed, kind=kind,
+                                failures="record", counts=self.counts)
+        return step.parsed
+
+    async def text(self, model: ModelSettings | None, key: str, messages: list[Message], *,
+                   max_tokens: int, kind: str = "step") -> str:
+        """A free-text reply, stripped (a model error propagates: the step is redone on resume)."""
+        step = await keyed_call(self.pool.get(model), self.log, key, messages,
+                                self._params(max_tokens=max_tokens), seed=self.seed, kind=kind,
+                                counts=self.counts, clean=str.strip)
+        return step.text

@@ -1,31 +1,50 @@
 """A Social Contract run (`kind: contract`): constitutions epoch by epoch with diffs and the
-meta-learner's rationale, metric curves with 95% CI over the seeds of one invocation, episodes."""
+meta-learner's rationale, metric curves with 95% CI over the seeds of one invocation, episodes.
+
+Two entry points over the same blocks: `contract_blocks` (the dashboard and `scai report`, from
+the store) and `summary_page` (summary.md and offered_share.png, from a simulation's result).
+What a game shows (its curves, its table columns, an episode's headline) is declared by its
+`Task` in scai.contract.tasks; nothing here names a game's metrics.
+"""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
-from scai.contract.constitution import Constitution
+from scai.contract.constitution import Constitution, constitution_epoch
 from scai.contract.episode import Episode
-from scai.report.blocks import Block, Code, Figure, Heading, Markdown, Notice, Section, Table, Tabs
+from scai.contract.paper import paper_curves
+from scai.contract.result import SimulationResult
+from scai.contract.tasks import TASKS, Panel, Task
+from scai.report.blocks import (
+    Block,
+    Code,
+    Figure,
+    Heading,
+    Markdown,
+    Notice,
+    Page,
+    Section,
+    Table,
+    Tabs,
+)
 from scai.report.figures import curves
 from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate, mean_ci
 
 MAX_EPISODES = 60  # per epoch, in the browser
-
-# (figure title, y label, {series label: metric}, values are shares in [0, 1])
-ULTIMATUM_PANELS = [
-    ("offered share", "share offered to the responder",
-     {"assistant (flexible)": "share_flexible", "users (fixed)": "share_fixed"}, True),
-    ("acceptance", "share of offers accepted", {"acceptance": "acceptance"}, True),
-    ("income", "share of the amount kept",
-     {"assistant (flexible)": "income_flexible", "users (fixed)": "income_fixed"}, True),
-]
+Metrics = list[dict[str, Any]]  # one run: metrics per epoch
 
 
-def epoch_metrics(data: RunData) -> list[dict[str, float | None]]:
+def task_of(config: dict[str, Any]) -> type[Task] | None:
+    """The game a stored config plays (None: a game this installation does not know)."""
+    task = config.get("task")
+    kind = task.get("type", "ultimatum") if isinstance(task, dict) else "ultimatum"
+    return TASKS.get(kind)
+
+
+def epoch_metrics(data: RunData) -> Metrics:
     """Metrics per epoch of one run, in epoch order (epochs not reached are left out)."""
     by_epoch: dict[int, dict[str, Any]] = {}
     for e in data.of("epoch"):
@@ -34,39 +53,38 @@ def epoch_metrics(data: RunData) -> list[dict[str, float | None]]:
     return [by_epoch[k] for k in sorted(by_epoch)]
 
 
-def over_runs(per_run: list[list[dict[str, Any]]], metric: str) -> list[Estimate]:
+def over_runs(per_run: list[Metrics], metric: str) -> list[Estimate]:
     """Mean and 95% CI of one metric over runs, epoch by epoch."""
     n = max((len(r) for r in per_run), default=0)
     return [mean_ci([r[i].get(metric) for r in per_run if i < len(r)
                      and isinstance(r[i].get(metric), (int, float))]) for i in range(n)]
 
 
-def metric_figures(per_run: list[list[dict[str, Any]]], name: str) -> list[Block]:
-    """The curves: ultimatum shares, acceptance and incomes, or utilities per persona."""
+def panel_figure(panel: Panel, per_run: list[Metrics], name: str,
+                 extra: dict[str, list[Estimate]] | None = None) -> Figure | None:
+    """One of a game's panels as a figure, or None when none of its metrics was recorded."""
     keys = {k for r in per_run for m in r for k in m}
+    series = {label: m for label, m in panel.series.items() if m in keys}
+    if panel.prefix:
+        series.update({k[len(panel.prefix):]: k for k in sorted(keys)
+                       if k.startswith(panel.prefix)})
+    if not series:
+        return None
     n = len(per_run)
     how = f"mean and 95% CI over {n} runs" if n > 1 else "one run"
-    out: list[Block] = []
-    if "share_flexible" in keys or "share_fixed" in keys:
-        for title, ylabel, series, unit in ULTIMATUM_PANELS:
-            est = {label: over_runs(per_run, m) for label, m in series.items() if m in keys}
-            if est:
-                out.append(Figure(curves(est, title=f"{name}: {title} ({how})", ylabel=ylabel,
-                                         unit_range=unit), name=title.replace(" ", "_")))
-    utilities = [k for k in ("utility_mean", "utility_min") if k in keys]
-    if utilities:
-        est = {k.replace("utility_", ""): over_runs(per_run, k) for k in utilities}
-        out.append(Figure(curves(est, title=f"{name}: utility ({how})", ylabel="rating"),
-                          name="utility"))
-    personas = sorted(k for k in keys if k.startswith("persona:"))
-    if personas:
-        est = {k.split(":", 1)[1]: over_runs(per_run, k) for k in personas}
-        out.append(Figure(curves(est, title=f"{name}: utility per persona ({how})",
-                                 ylabel="mean rating"), name="utility_per_persona"))
-    return out
+    est = {label: over_runs(per_run, m) for label, m in series.items()}
+    est.update(extra or {})
+    return Figure(curves(est, title=f"{name}: {panel.title} ({how})", ylabel=panel.ylabel,
+                         unit_range=panel.unit_range), name=panel.name, caption=panel.title)
 
 
-def constitution_blocks(data: RunData, metrics: list[dict[str, Any]]) -> list[Block]:
+def metric_figures(per_run: list[Metrics], name: str, task: type[Task] | None) -> list[Block]:
+    """The game's curves, one figure per panel it declares."""
+    figures = [panel_figure(p, per_run, name) for p in (task.panels if task else ())]
+    return [f for f in figures if f is not None]
+
+
+def constitution_blocks(data: RunData, metrics: Metrics) -> list[Block]:
     """Each epoch's constitution, the rationale behind it and its diff to the previous one."""
     cons: dict[int, Constitution] = {}
     bad = 0
@@ -76,8 +94,8 @@ def constitution_blocks(data: RunData, metrics: list[dict[str, Any]]) -> list[Bl
         except ValueError:
             bad += 1
             continue
-        epoch = int(e.key[1:]) if e.key and e.key[1:].isdigit() else c.epoch
-        cons[epoch] = c
+        epoch = constitution_epoch(e.key)
+        cons[c.epoch if epoch is None else epoch] = c
     out: list[Block] = []
     if bad:
         out.append(Notice(f"{bad} constitution record(s) do not have the expected fields and "
@@ -105,13 +123,25 @@ def constitution_blocks(data: RunData, metrics: list[dict[str, Any]]) -> list[Bl
     return out
 
 
-def episode_blocks(data: RunData) -> list[Block]:
+def _episode_section(ep: Episode, task: type[Task] | None) -> Section:
+    lines = [f"**{m.speaker}** ({m.role}): {m.text}" for m in ep.messages]
+    inner: list[Block] = [Markdown("\n\n".join(lines) or "(no messages)")]
+    if ep.failures:
+        inner.append(Notice("Parse failures: " + ", ".join(ep.failures), "warning"))
+    data = ep.data if isinstance(ep.data, dict) else ep.data.model_dump()
+    outcome = {k: v for k, v in data.items() if v is not None and not isinstance(v, (dict, list))}
+    if outcome:
+        inner.append(Table(list(outcome), [list(outcome.values())]))
+    return Section(f"{ep.id}: {task.headline(ep) if task else ep.task}", inner)
+
+
+def episode_blocks(data: RunData, task: type[Task] | None) -> list[Block]:
     """Episodes grouped by epoch, each folded: who said what, and the outcome."""
     by_epoch: dict[int, list[Episode]] = {}
     bad = 0
     for e in data.of("episode"):
         try:
-            ep = Episode.model_validate(e.payload)
+            ep = task.episode(e.payload) if task else Episode.model_validate(e.payload)
         except ValueError:
             bad += 1
             continue
@@ -124,16 +154,7 @@ def episode_blocks(data: RunData) -> list[Block]:
     tabs = []
     for epoch in sorted(by_epoch):
         eps = sorted(by_epoch[epoch], key=lambda x: x.id)
-        blocks: list[Block] = []
-        for ep in eps[:MAX_EPISODES]:
-            lines = [f"**{m.speaker}** ({m.role}): {m.text}" for m in ep.messages]
-            inner: list[Block] = [Markdown("\n\n".join(lines) or "(no messages)")]
-            if ep.failures:
-                inner.append(Notice("Parse failures: " + ", ".join(ep.failures), "warning"))
-            outcome = {k: v for k, v in ep.data.items() if not isinstance(v, (dict, list))}
-            if outcome:
-                inner.append(Table(list(outcome), [list(outcome.values())]))
-            blocks.append(Section(f"{ep.id}: {_headline(ep)}", inner))
+        blocks: list[Block] = [_episode_section(ep, task) for ep in eps[:MAX_EPISODES]]
         if len(eps) > MAX_EPISODES:
             blocks.append(Notice(f"{len(eps) - MAX_EPISODES} more episodes in this epoch are "
                                  "not shown (see `scai runs export`).", "info"))
@@ -141,20 +162,10 @@ def episode_blocks(data: RunData) -> list[Block]:
     return [*out, Tabs(tabs)]
 
 
-def _headline(ep: Episode) -> str:
-    d = ep.data
-    if "offer" in d and isinstance(d.get("proposer"), dict):
-        dec = d.get("decision") or "no decision"
-        return (f"{d['proposer'].get('name', '?')} offers {d.get('offer')} of {d.get('amount')} "
-                f"{d.get('currency', '')} → {dec}")
-    if "rating" in d:
-        return f"{d.get('persona', '?')} rated {d.get('rating')}"
-    return ep.task
-
-
 def contract_blocks(reader: StoreReader, data: RunData) -> list[Block]:
     """The Social Contract page body."""
     info = data.info
+    task = task_of(info.config)
     siblings = reader.siblings(info)
     per_run = [epoch_metrics(data if s.id == info.id else reader.load(s.id)) for s in siblings]
     per_run = [r for r in per_run if r]
@@ -165,7 +176,7 @@ def contract_blocks(reader: StoreReader, data: RunData) -> list[Block]:
         out.append(Markdown(f"This run is one of {len(siblings)} runs of the same invocation: "
                             f"{seeds}. Curves show their mean and 95% CI."))
     if per_run:
-        out += metric_figures(per_run, info.name or "contract")
+        out += metric_figures(per_run, info.name or "contract", task)
         keys = [k for k in metrics[0] if any(isinstance(m.get(k), (int, float)) for m in metrics)] \
             if metrics else []
         if metrics:
@@ -175,9 +186,60 @@ def contract_blocks(reader: StoreReader, data: RunData) -> list[Block]:
     else:
         out.append(Notice("No epoch has finished yet: no metrics to plot.", "warning"))
     out += [Heading("Constitution by epoch"), *constitution_blocks(data, metrics),
-            Heading("Episodes"), *episode_blocks(data)]
+            Heading("Episodes"), *episode_blocks(data, task)]
     return out
 
 
 def _num(v: Any) -> Any:
     return round(v, 3) if isinstance(v, float) else v
+
+
+def _paper_blocks(sim: SimulationResult, task: type[Task]) -> list[Block]:
+    ref = paper_curves().get(sim.paper_reference or "")
+    if not ref or task.paper_metric is None:
+        return []
+    metric, label = task.paper_metric
+    pts = ", ".join(f"epoch {k}: {v:.3f}" for k, v in sorted(ref["flexible"].items()))
+    mine = ", ".join(f"epoch {i}: {e.fmt(3)}" for i, e in enumerate(sim.aggregate.get(metric) or []))
+    ood = (f"; unseen currencies {ref['ood'][0]:.3f}-{ref['ood'][1]:.3f}" if "ood" in ref else "")
+    return [Heading(f"Beside the paper ({sim.paper_reference})"), Markdown("\n".join([
+        f"- Paper (GPT-4, temperature 0; {ref['note']}): {pts}{ood}",
+        f"- This run, {label}: {mine}"])), Markdown(
+        "Only the points stated in the paper's figure data are listed; none is interpolated. "
+        "A 135M model is not GPT-4: compare directions, not levels.")]
+
+
+def _paper_series(sim: SimulationResult, epochs: int) -> dict[str, list[Estimate]]:
+    """The paper's points as a curve without a band, epochs it does not state left empty."""
+    ref = paper_curves().get(sim.paper_reference or "")
+    if not ref:
+        return {}
+    points = {int(k): float(v) for k, v in ref["flexible"].items()}
+    none = Estimate(n=0, mean=None, sem=None, ci_low=None, ci_high=None)
+    return {f"paper (GPT-4): {sim.paper_reference}": [
+        Estimate(n=1, mean=points[i], sem=None, ci_low=None, ci_high=None) if i in points
+        else none for i in range(max(epochs, 1 + max(points, default=0)))]}
+
+
+def summary_page(config: Any, sim: SimulationResult, task: type[Task]) -> Page:
+    """summary.md of one invocation: the metric table over runs, the paper, the constitutions
+    learned, and the game's summary plot (`offered_share` for the ultimatum game)."""
+    agg = sim.aggregate
+    keys = [k for k in task.shown if k in agg]
+    blocks: list[Block] = [Markdown(config.description.strip())] if config.description.strip() \
+        else []
+    blocks.append(Markdown(
+        f"{len(sim.runs)} run(s), {config.epochs} epochs, model `{config.model.model}`, "
+        f"learner `{config.learner.type}`, memory `{config.memory.mode}`."))
+    blocks.append(Table(["epoch", *keys], [[i, *(agg[k][i].fmt() for k in keys)]
+                                          for i in range(config.epochs)]))
+    blocks += _paper_blocks(sim, task)
+    blocks += [Heading("Learned constitutions (last epoch of each run)"), Markdown("\n".join(
+        f"- seed {r.seed} (prior {r.prior}): {r.final.text()}" for r in sim.runs))]
+    panel = next((p for p in task.panels if p.name == task.summary_plot), None)
+    if panel is not None:
+        per_run = [[e.metrics for e in r.epochs] for r in sim.runs]
+        figure = panel_figure(panel, per_run, sim.name, _paper_series(sim, config.epochs))
+        if figure is not None:
+            blocks.append(figure)
+    return Page(title=config.name, subtitle="", blocks=blocks)

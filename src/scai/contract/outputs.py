@@ -1,0 +1,50 @@
+"""The files a simulation leaves: per run constitutions.md/json and metrics.json; per invocation
+aggregate.json, and summary.md with offered_share.png through the one report path
+(scai.report.contract builds the page, scai.report.export writes it)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from scai.contract.config import ContractConfig
+from scai.contract.result import RunResult, SimulationResult, aggregate
+from scai.contract.tasks import task_for
+from scai.report.contract import summary_page
+from scai.report.export import write_files
+
+
+def write_run(config: ContractConfig, result: RunResult, out: Path) -> None:
+    """One folder per run: its constitutions (Markdown and JSON) and its metrics per epoch."""
+    out.mkdir(parents=True, exist_ok=True)
+    cons = [r.constitution.model_dump() for r in result.epochs]
+    (out / "constitutions.json").write_text(json.dumps(cons, indent=2), encoding="utf-8")
+    lines = [f"# Constitutions of {config.name}, run {result.run_id} (seed {result.seed})", ""]
+    if result.prior != "given":
+        lines += [f"Prior: {result.prior}.", ""]
+    for r in result.epochs:
+        c = r.constitution
+        lines += [f"## Epoch {r.epoch} ({c.source})", "", c.text(), ""]
+        if c.rationale:
+            lines += [f"*Rationale:* {c.rationale}", ""]
+        shown = {k: round(v, 3) for k, v in r.metrics.items() if v is not None}
+        lines += ["Metrics: " + ", ".join(f"{k} {v}" for k, v in shown.items()), ""]
+    (out / "constitutions.md").write_text("\n".join(lines), encoding="utf-8")
+    (out / "metrics.json").write_text(json.dumps(
+        [{"epoch": r.epoch, **r.metrics} for r in result.epochs], indent=2), encoding="utf-8")
+
+
+def write_aggregate(config: ContractConfig, sim: SimulationResult, out: Path) -> None:
+    """aggregate.json (estimates over runs), summary.md and the game's summary plot."""
+    out.mkdir(parents=True, exist_ok=True)
+    sim.aggregate = aggregate(sim.runs)
+    (out / "aggregate.json").write_text(json.dumps({
+        "name": sim.name, "runs": [r.run_id for r in sim.runs],
+        "aggregate": {k: [e.model_dump() for e in v] for k, v in sim.aggregate.items()},
+        "final_constitutions": [r.final.model_dump() for r in sim.runs],
+    }, indent=2), encoding="utf-8")
+    task = task_for(config.task)
+    files = write_files(summary_page(config, sim, task), out, markdown="summary.md")
+    sim.summary = str(files[0])
+    plot = out / f"{task.summary_plot}.png" if task.summary_plot else None
+    sim.plot = str(plot) if plot is not None and plot in files else None

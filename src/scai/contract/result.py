@@ -1,0 +1,59 @@
+"""What a simulation returns: epochs, runs, and the estimates over the runs of one invocation."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from scai.contract.constitution import Constitution
+from scai.stats import Estimate, mean_ci
+
+
+class EpochRecord(BaseModel):
+    """One epoch: the constitution in force, what it led to, and the episodes behind it."""
+
+    epoch: int
+    constitution: Constitution
+    metrics: dict[str, float | None]
+    episodes_run: int
+    episodes_replayed: int
+
+
+class RunResult(BaseModel):
+    """One run (one seed)."""
+
+    run_id: str
+    seed: int
+    prior: str
+    epochs: list[EpochRecord]
+    final: Constitution
+    episodes_run: int
+    episodes_replayed: int
+    model_calls: int
+    parse_failures: int
+    out_dir: str
+
+
+def aggregate(runs: list[RunResult]) -> dict[str, list[Estimate]]:
+    """Mean and 95% CI over runs of every metric, epoch by epoch."""
+    names = sorted({k for r in runs for e in r.epochs for k in e.metrics})
+    epochs = max(len(r.epochs) for r in runs)
+    return {k: [mean_ci([r.epochs[i].metrics.get(k) for r in runs if i < len(r.epochs)
+                         and r.epochs[i].metrics.get(k) is not None]) for i in range(epochs)]
+            for k in names}
+
+
+class SimulationResult(BaseModel):
+    """All runs of one config, with per-epoch estimates over runs and the files written."""
+
+    name: str
+    runs: list[RunResult]
+    out_dir: str
+    paper_reference: str | None = None
+    aggregate: dict[str, list[Estimate]] = Field(default_factory=dict)
+    plot: str | None = None
+    summary: str | None = None
+
+    @property
+    def final(self) -> Constitution:
+        """The last run's learned constitution."""
+        return self.runs[-1].final
