@@ -76,13 +76,14 @@ def per_seed_table(results: dict[str, Any], metrics: list[str]) -> Table:
                  caption="Seconds are generate/train/evaluate.")
 
 
-def summary_blocks(results: dict[str, Any]) -> list[Block]:
+def summary_blocks(results: dict[str, Any], title: str = "Mean and 95% CI over seeds",
+                   ) -> list[Block]:
     """The headline table, its plot (`metrics.png`), judge failures and the per-seed table."""
     metrics = metric_names(results)
     seeds = results.get("seeds") or []
     table, est = metric_table(results.get("aggregate") or {}, metrics)
     shown = {m: {k: e for k, e in v.items() if e.mean is not None} for m, v in est.items()}
-    blocks: list[Block] = [Heading("Mean and 95% CI over seeds"), table]
+    blocks: list[Block] = [Heading(title), table]
     failures = {m: sum(sum((s.get("judge_failures") or {}).get(m, {}).values()) for s in seeds)
                 for m in _models({m for s in seeds for m in s.get("metrics", {})})}
     if failures:
@@ -181,7 +182,7 @@ def cai_blocks(reader: StoreReader, data: RunData) -> list[Block]:
     if results and results.get("aggregate"):
         if results.get("about"):
             blocks.append(Markdown(results["about"]))
-        blocks += summary_blocks(results)
+        blocks += summary_blocks(results, "Base, SFT and DPO: mean and 95% CI over seeds")
     elif data.info.status == "running":
         blocks.append(Notice("No seed has finished evaluation yet.", "info"))
     blocks += [Heading("Training"), *training_curves(out_dir, seeds)]
