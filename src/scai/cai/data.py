@@ -169,6 +169,7 @@ class _Builder:
         self.id_lines: dict[str, int] = {}
 
     def add(self, raw: dict[str, Any], line: int) -> None:
+        """Check one row (`line` of the file) and keep it as a PromptItem."""
         row = {str(k).strip().lower(): v for k, v in raw.items() if k is not None}
         fmt, where = self.fmt, f"{self.path}:{line}"
         if fmt.prompt not in row:
@@ -200,6 +201,7 @@ class _Builder:
             source=self.source))
 
     def done(self) -> list[PromptItem]:
+        """Every item read; ConfigError if there were none."""
         if not self.items:
             raise ConfigError(f"{self.path}: no prompts in the file")
         return self.items

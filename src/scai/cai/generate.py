@@ -42,6 +42,7 @@ class CritiqueChain(BaseModel):
 
     @property
     def final(self) -> str:
+        """The last revision (the original answer when there was no round)."""
         return self.rounds[-1].revision if self.rounds else self.original
 
 
@@ -130,6 +131,7 @@ def to_pairs(chains: list[CritiqueChain]) -> list[PreferencePair]:
 
 
 def to_sft(chains: list[CritiqueChain]) -> list[SFTExample]:
+    """SFT examples: each prompt with its final revision (empty ones skipped)."""
     return [
         SFTExample(prompt_id=c.prompt_id, messages=[
             Message(role="user", content=c.prompt), Message(role="assistant", content=c.final)])

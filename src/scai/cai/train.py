@@ -58,6 +58,8 @@ class StepRecord(BaseModel):
 
 
 class StageResult(BaseModel):
+    """One trained stage (sft or dpo): its checkpoint, every logged step, time and data size."""
+
     stage: str
     checkpoint: str
     steps: list[StepRecord]
@@ -89,6 +91,8 @@ def _callback(stage: str, records: list[StepRecord], advance: Callable[[int], No
     from transformers import TrainerCallback
 
     class Recorder(TrainerCallback):
+        """Keeps each logged step's numbers and advances the progress bar."""
+
         def on_log(self, args, state, control, logs=None, **kwargs):
             if logs and "loss" in logs:
                 values = {}

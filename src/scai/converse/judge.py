@@ -26,6 +26,7 @@ class Judgement(BaseModel):
 
     @property
     def ok(self) -> bool:
+        """Whether the scores parsed."""
         return self.scores is not None
 
 
