@@ -1,9 +1,10 @@
 """The CLI kit: what every command shares (consoles, common options, the store, tables).
 
 Every command module imports from here, never from `scai.cli`, so the order in which commands
-are registered does not matter. One command pattern: a module with `register(app)` that adds
-plain functions with `@app.command()`; each function parses options, calls the Python API, and
-prints the result with `print_table`. Commands that record runs take `runs_dir: ... = RunsDir`.
+are registered does not matter. One command pattern: a command is a plain module-level function
+that parses options, calls the Python API and prints the result (`print_table`); the module's
+`register(app)` attaches its commands (`app.command()(fn)`), and the feature's record in its
+`kind.py` names the module. Commands that record runs take `runs_dir: ... = RunsDir`.
 """
 
 from __future__ import annotations

@@ -121,8 +121,8 @@ class Feature:
     cli: tuple[str, ...] = ()
 
 
-# The core's own kinds (their commands live in scai/cli.py); features declare theirs in kind.py.
-CORE = Feature("core", kinds=(
+# The core's own kinds and commands; features declare theirs in their kind.py.
+CORE = Feature("core", cli=("scai.core_cli", "scai.runs_cli"), kinds=(
     Kind("batch", "Batch", config="scai.batch:BatchConfig", run="scai.kinds:_batch",
          seed_key="params.seed"),
     Kind("ask", "Ask"),

@@ -1,0 +1,122 @@
+"""`scai runs` (list, inspect and export runs in the store) and `scai cache` (the response cache)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from scai.cli_common import RunsDir, open_store, out, when
+from scai.errors import ConfigError
+
+
+def runs_list(
+    kind: str | None = typer.Option(None, "--kind", help="Only runs of this kind."),
+    limit: int = typer.Option(50, "--limit", "-n"),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """The runs in the store, newest first."""
+    rows = open_store(runs_dir).list_runs(kind=kind, limit=limit)
+    if not rows:
+        out.print("no runs yet")
+        return
+    table = Table("id", "kind", "name", "status", "started", "duration", "events")
+    colour = {"completed": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+    for r in rows:
+        table.add_row(r.id, r.kind, r.name or "", f"[{colour[r.status]}]{r.status}[/]",
+                      when(r.created_at), f"{r.duration_s:.1f} s", str(r.n_events))
+    out.print(table)
+
+
+def runs_show(
+    run: str = typer.Argument(..., help="Run id, unique prefix, or `latest`."),
+    events: int = typer.Option(10, "--events", help="How many of the latest events to show."),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """A run's status, config, summary and latest events."""
+    import yaml
+
+    from scai.config import to_yaml  # noqa: F401  (keeps yaml import cost off `runs list`)
+
+    store = open_store(runs_dir)
+    info = store.get(run)
+    out.print(f"[bold]{info.id}[/]  kind={info.kind}  status={info.status}")
+    out.print(f"started {when(info.created_at)}, finished {when(info.finished_at)}, "
+              f"{info.duration_s:.1f} s, {info.n_events} events")
+    if info.error:
+        out.print(f"[red]error:[/] {info.error}")
+    if info.summary:
+        out.print("[bold]summary[/]")
+        print(yaml.safe_dump(info.summary, sort_keys=False).rstrip())
+    out.print("[bold]config[/]")
+    print(yaml.safe_dump(info.config, sort_keys=False, allow_unicode=True).rstrip())
+    evs = store.events(info.id)[-events:] if events else []
+    if evs:
+        out.print(f"[bold]last {len(evs)} events[/]")
+    for e in evs:
+        text = ""
+        if e.type == "model_call":
+            text = (e.payload.get("completion") or {}).get("text", "")
+        elif e.type == "step":
+            text = e.payload.get("text") or json.dumps(e.payload.get("parsed"))
+        elif e.type == "model_error":
+            text = e.payload.get("error", "")
+        else:
+            text = json.dumps(e.payload, ensure_ascii=False)
+        text = text.replace("\n", " ")
+        out.print(f"  {when(e.ts)} {e.type:<12} {e.key or '':<28} {text[:90]}", markup=False,
+                  highlight=False)
+
+
+def runs_export(
+    run: str = typer.Argument(..., help="Run id, unique prefix, or `latest`."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, parquet or csv."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Output file."),
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Write a run's events as JSONL, Parquet or CSV (one row per event)."""
+    from scai.store import export_run
+
+    if fmt not in ("jsonl", "parquet", "csv"):
+        raise ConfigError(f"--format {fmt!r}: use jsonl, parquet or csv")
+    path = export_run(open_store(runs_dir), run, fmt, output)  # type: ignore[arg-type]
+    out.print(f"wrote {path}")
+
+
+def cache_stats() -> None:
+    """Entries, size and hits of the response cache."""
+    from scai.llm.cache import ResponseCache
+
+    s = ResponseCache().stats()
+    out.print(f"cache {s.path}: {s.entries} entries, {s.size_bytes / 1e6:.2f} MB, {s.hits} hits")
+    for identity, n in s.by_model.items():
+        out.print(f"  {n:>7}  {identity}")
+
+
+def cache_clear(
+    older_than_days: float | None = typer.Option(
+        None, "--older-than-days", help="Only entries older than this many days."
+    ),
+) -> None:
+    """Delete cached responses (all, or only old ones)."""
+    from scai.llm.cache import ResponseCache
+
+    n = ResponseCache().clear(None if older_than_days is None else older_than_days * 86400)
+    out.print(f"removed {n} cached responses")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `scai runs ...` and `scai cache ...` to `app`."""
+    runs_app = typer.Typer(help="List, inspect and export runs in the store.",
+                           no_args_is_help=True)
+    cache_app = typer.Typer(help="Inspect or clear the on-disk response cache.",
+                            no_args_is_help=True)
+    runs_app.command("list")(runs_list)
+    runs_app.command("show")(runs_show)
+    runs_app.command("export")(runs_export)
+    cache_app.command("stats")(cache_stats)
+    cache_app.command("clear")(cache_clear)
+    app.add_typer(runs_app, name="runs")
+    app.add_typer(cache_app, name="cache")
