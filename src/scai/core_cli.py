@@ -51,7 +51,7 @@ def models(
     ),
 ) -> None:
     """List the model backends and whether each is usable here."""
-    from scai.llm.catalog import check_models
+    from scai.llm.factory import check_models
 
     table = Table("backend", "model string", "status", "detail")
     ok_all = True

@@ -19,8 +19,9 @@ import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
 
 from scai.errors import ModelError, ModelUnavailable, ParseFailure, TransientModelError
-from scai.llm.backend import Backend, make_backend
+from scai.llm.backend import Backend
 from scai.llm.cache import ResponseCache, cache_key
+from scai.llm.factory import make_backend
 from scai.llm.spec import ModelSettings
 from scai.llm.types import Completion, GenerationParams, Message, Usage, as_messages
 
