@@ -45,5 +45,6 @@ class Episode(BaseModel, Generic[D]):
     failures: list[str] = Field(default_factory=list, description="Parse failures, by step.")
 
     def say(self, speaker: str, role: str, text: str) -> None:
+        """Append a line, tagged with this episode's id."""
         self.messages.append(EpisodeMessage(episode_id=self.id, speaker=speaker, role=role,
                                             text=text))

@@ -109,6 +109,7 @@ class RewriteLearner(MetaLearner):
     """The SCAI meta-prompt: critique the epoch, then write one new general principle."""
 
     def messages(self, ctx: LearnContext) -> list[Message]:
+        """The meta-prompt: the history with scores, the current principle, the episodes."""
         history = "\n".join(
             PROMPTS["history_line"].render(epoch=c.epoch, principle=c.text(), score=score)
             for c, score in ctx.history) or "(none yet)"

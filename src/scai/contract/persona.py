@@ -27,6 +27,7 @@ class Persona(BaseModel):
     prefers: Literal["brief", "detailed"] = "brief"
 
     def describe(self) -> str:
+        """The persona in one sentence, as a user's system prompt introduces it."""
         return f"{self.name}, {self.background}. You value {self.values}. You speak {self.manner}."
 
 

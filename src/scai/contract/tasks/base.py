@@ -72,6 +72,7 @@ class Table:
 
     @property
     def seed(self) -> int:
+        """The run's seed (every draw of the game derives from it)."""
         return self.steps.seed
 
 

@@ -164,6 +164,7 @@ class Ultimatum(Task):
             ["selfish", "fair", "altruistic"])
 
     def prior_text(self, prior: str) -> str | None:
+        """The prior's principle (None for `none`)."""
         return None if prior == "none" else self.prompts[f"prior_{prior}"].render()
 
     def initial_constitution(self, prior: str) -> Constitution:
@@ -226,6 +227,7 @@ class Ultimatum(Task):
 
     # -- system prompts ---------------------------------------------------------------------------
     def flexible_system(self, constitution: Constitution) -> str:
+        """The assistant's system prompt: the constitution (and the prior, if kept)."""
         text = constitution.text()
         prior = self.prior_text(self._prior)
         if self.cfg.keep_prior and prior and constitution.source != "prior":
@@ -233,6 +235,7 @@ class Ultimatum(Task):
         return self.prompts["flexible_system"].render(principles=text)
 
     def user_system(self, p: Player) -> str:
+        """An LLM user's system prompt: persona, hidden policy, manner."""
         return self.prompts["user_system"].render(
             persona=p.persona, policy=self.prompts[f"policy_{p.policy}"].render(),
             manner=self.prompts[f"manner_{p.manner}"].render())
@@ -250,6 +253,7 @@ class Ultimatum(Task):
     # -- one game ---------------------------------------------------------------------------------
     async def play(self, epoch: int, g: int, amount: int, currency: str, proposer: Player,
                    responder: Player, constitution: Constitution) -> Game:
+        """One game: an offer, then (if it parsed) a decision; a failed reply voids it."""
         game = Game(id=f"e{epoch}-g{g}", epoch=epoch, task="ultimatum", data=UltimatumOutcome(
             amount=amount, currency=currency, proposer=proposer, responder=responder))
         key = f"e{epoch}|g{g}"
