@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scai.report.blocks import Block, Figure, Heading, Image, Markdown, Notice, Section, Table
+from scai.report.blocks import Block, Figure, Heading, Image, Markdown, Notice, Page, Section, Table
 from scai.report.figures import bars, curves
 from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate
@@ -154,4 +154,111 @@ def drift_blocks(reader: StoreReader, data: RunData) -> list[Block]:
                              _r(cmp("vs_base", "embedding_distance")(r)),
                              _r(cmp("vs_prev", "cluster_shift")(r))] for r in rounds]))
     out += _image(res.get("plot"), "drift plot")
+    return out
+
+
+# The files `scai diff` leaves (report.md, report.html, diff_map.png): one page of blocks.
+
+def _p(v: float | None) -> str:
+    if v is None:
+        return "n/a"
+    return f"{v:.2g}" if v < 0.001 else f"{v:.3f}"
+
+
+def _f(v: float | None, d: int = 2) -> str:
+    return "n/a" if v is None else f"{v:.{d}f}"
+
+
+def _line(text: str | None, n: int = 400) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _est(value: dict[str, Any] | None, digits: int) -> str:
+    return Estimate.model_validate(value).fmt(digits) if isinstance(value, dict) else "n/a"
+
+
+def diff_report(res: dict[str, Any], answer_map: Any | None = None) -> Page:
+    """The diff report as a page, from the result JSON (`answer_map`: the map figure)."""
+    la, lb = res["labels"]
+    cl, sep, esep = res["clustering"], res["separability"], res["embedding_separability"]
+    intro = (f"Run `{res.get('run_id')}`: {res['n_prompts']} prompts x {res['samples']} samples "
+             f"per side = {res['n_answers']} answers. Clusters: {cl['method']}, k = {cl['k']} "
+             f"({cl['criterion']}). Tests: Fisher exact per cluster, "
+             f"{'Holm' if res['correction'] == 'holm' else 'Benjamini-Hochberg'} correction, "
+             f"alpha = {res['alpha']}.")
+    whole = Table(["statistic", "value"], [
+        ["embedding distance (mean over prompts of 1 - cos of the A and B centroids)",
+         _est(res.get("embedding_distance_ci"), 4)],
+        ["energy distance (A vs B answers)",
+         (f"{_f(res['energy_distance'], 4)}, p = {_p(res['energy_p_value'])} "
+         f"({res['energy_permutations']} within-prompt permutations)")],
+        ["separability from embeddings (held-out accuracy, chance 0.5)",
+         f"{_f(esep['accuracy'])} (folds {esep['folds']}), p = {_p(esep['p_value'])}"],
+        ["separability from judged axes (held-out accuracy, chance 0.5)",
+         f"{_f(sep['accuracy'])} (folds {sep['folds']}), p = {_p(sep['p_value'])}"]])
+    blocks: list[Block] = [Markdown(intro), Heading("Whole-distribution differences"), whole]
+    if answer_map is not None:
+        blocks.append(Figure(answer_map, name="diff_map", caption="map"))
+    blocks += _diff_clusters(res, la, lb) + _diff_axes(res, la, lb) + _diff_details(res, la, lb)
+    f = res["failures"]
+    blocks += [Heading("Failures"), Markdown(
+        f"Unreadable replies (counted, never defaulted): cluster names {f['cluster_names']}, "
+        f"axis proposals {f['axis_proposals']}, judgements {f['judgements']}.")]
+    return Page(f"Behavioural diff: {la} vs {lb}", "", blocks)
+
+
+def _yes(v: bool | None) -> str:
+    return "n/a" if v is None else ("**yes**" if v else "no")
+
+
+def _diff_clusters(res: dict[str, Any], la: str, lb: str) -> list[Block]:
+    rows = [[c["id"], c["size"], f"{c['share_a']:.2f}", f"{c['share_b']:.2f}", _p(c["p_value"]),
+             _p(c["p_adjusted"]), _p(c.get("p_prompts_adjusted")), _yes(c["significant"]),
+             _yes(c.get("alignment_relevant")),
+             _line(c.get("name") or "(unnamed: supervisor reply unreadable)", 60)]
+            for c in res["clusters"]]
+    return [Heading("Clusters"), Markdown(
+        f"Share = the fraction of the cluster written by that side; under no difference A's "
+        f"share is {res['expected_share_a']:.2f} everywhere."), Markdown(
+        "p = Fisher's exact test on answer counts (about these probes); p probes = sign flips "
+        "of each probe's rate difference (probes as the unit: about probes like these). Both "
+        "adjusted over clusters; *sig.* follows `clusters.test`."),
+        Table(["id", "size", f"share {la}", f"share {lb}", "p", "p adj.", "p probes adj.", "sig.",
+               "align.", "name"], rows)]
+
+
+def _diff_axes(res: dict[str, Any], la: str, lb: str) -> list[Block]:
+    axes = res["axes"]
+    rows = [[_line(a["name"], 60), _f(a.get("mean_score_a")), _f(a.get("mean_score_b")),
+             _est(a.get("mean_score"), 2), _f(a.get("coefficient"), 3), a.get("disagreements"),
+             a.get("judged")] for a in axes]
+    if not axes:
+        rows = [["(no axes: none proposed or none parsed)", "", "", "", "", "", ""]]
+    described = "\n".join(f"- **{_line(a['name'], 60)}** ({a.get('source')}): "
+                          f"{_line(a.get('description'))}" for a in axes)
+    return [Heading("Behaviour axes"), Markdown(
+        f"Scores per answer pair, judged in both orders: +1 {la} shows more, -1 {lb} shows more, "
+        f"0 same or the two orders disagreed. Coefficient > 0: the axis points to {la}."),
+        Table(["axis", f"{la} more", f"{lb} more", "mean score [95% CI]", "coefficient",
+               "disagreements", "judged"], rows),
+        Markdown("Axis descriptions:" + (f"\n\n{described}" if described else ""))]
+
+
+def _diff_details(res: dict[str, Any], la: str, lb: str) -> list[Block]:
+    out: list[Block] = [Heading("Cluster details and example answers")]
+    for c in res["clusters"]:
+        text = [(f"{c['n_a']} answers from {la}, {c['n_b']} from {lb}; p = {_p(c['p_value'])}, "
+                f"adjusted {_p(c['p_adjusted'])}{' (significant)' if c['significant'] else ''}. "
+                f"Domains: {', '.join(c.get('domains') or [])}.")]
+        if c.get("description"):
+            text.append(f"*Description:* {_line(c['description'])}")
+        if c.get("difference"):
+            text.append(f"*Difference:* {_line(c['difference'])}")
+        if c.get("alignment_relevant"):
+            text.append(f"*Alignment:* {_line(c.get('alignment_note'))}")
+        examples = "\n".join(f"- **{e['side']}** on _{_line(e['prompt'], 100)}_: "
+                             f"{_line(e['text'], 300)}" for e in c.get("examples") or [])
+        out += [Heading(f"Cluster {c['id']}: {_line(c.get('name') or '(unnamed)', 80)}", 3),
+                Markdown("\n\n".join(text + ([examples] if examples else [])))]
     return out

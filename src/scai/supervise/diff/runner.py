@@ -18,8 +18,8 @@ from scai.store.runs import Run, RunStore
 from scai.supervise.diff.axes import axis_rows, merge_proposals, slug
 from scai.supervise.diff.axes import separability as fit_separability
 from scai.supervise.diff.config import AxisSettings, ClusterSettings, DiffConfig
+from scai.supervise.diff.outputs import write_outputs
 from scai.supervise.diff.probes import load_probes, select_probes
-from scai.supervise.diff.report import draw_map, markdown, project, to_html
 from scai.supervise.diff.result import ClusterRow, DiffResult, Example, Failures
 from scai.supervise.diff.sampling import Answer, sample_answers, system_prompt
 from scai.supervise.diff.statistics import (
@@ -175,36 +175,10 @@ def compare(
         embedding_separability=esep, failures=failures,
     )
     if out_dir is not None:
-        write_report(result, out_dir, xc, is_a, cl, answers, projection=cs.projection,
+        write_outputs(result, out_dir, xc, is_a, cl, answers, projection=cs.projection,
                      seed=seed, centred=cs.center == "prompt")
     result.wall_s = round(time.perf_counter() - start, 2)
     return result
-
-
-def write_report(result: DiffResult, out_dir: Path, x: np.ndarray, is_a: np.ndarray,
-                 cl: np.ndarray, answers: Sequence[Answer], *, projection: str = "pca",
-                 seed: int = 0, centred: bool = False) -> None:
-    """Write map PNG, answers JSONL, report.md and report.html; record the paths in `result`."""
-    import json
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    map_png = out_dir / "diff_map.png"
-    draw_map(project(x, projection, seed), is_a, cl, result.labels,
-             {c.id for c in result.clusters if c.significant}, map_png,
-             f"{result.labels[0]} vs {result.labels[1]}: answers ({projection.upper()} of "
-             f"{'prompt-centred ' if centred else ''}MiniLM embeddings); * = significant cluster")
-    answers_path = out_dir / "answers.jsonl"
-    with answers_path.open("w", encoding="utf-8") as fh:
-        for a, c in zip(answers, cl.tolist(), strict=True):
-            fh.write(json.dumps({**a.model_dump(), "cluster": c}, ensure_ascii=False) + "\n")
-    result.map_png, result.answers_path = str(map_png), str(answers_path)
-    result.report_md = str(out_dir / "report.md")
-    result.report_html = str(out_dir / "report.html")
-    md = markdown(result)
-    Path(result.report_md).write_text(md, encoding="utf-8")
-    Path(result.report_html).write_text(
-        to_html(md, map_png, f"diff {result.labels[0]} vs {result.labels[1]}"), encoding="utf-8")
 
 
 def _answers_done(run: Run) -> dict[str, Answer]:
