@@ -188,3 +188,22 @@ def test_generation_appends_toward_the_target_resumes_and_counts_parse_failures(
     s = generate_items(seeds, tmp_path / "none.jsonl", target=2, subtasks=["own_vs_others"],
                        client=c_bad, progress=False).per_subtask["own_vs_others"]
     assert s.generated == 0 and s.parse_failures == s.calls == 6  # gave up after 3 x target
+
+
+def test_a_run_recorded_before_the_step_kernel_resumes_from_its_answer_events():
+    # Before keyed_call, an `answer` event held the ItemAnswer itself (a parse failure too).
+    store = RunStore()
+    items = [_item(i, label="A") for i in range(1, 4)]
+    c, _ = client(lambda text, params: (_ for _ in ()).throw(ModelError("down")))
+    with pytest.raises(ModelError):
+        run_benchmark("scripted", items, store=store, client=c, progress=False)
+    run = store.open_run(store.list_runs(kind="bench")[0].id)
+    old = {"subtask": items[0].subtask, "sample": 0, "label": "A", "raw": ""}
+    run.log("answer", {**old, "item_id": items[0].id, "answer": "A", "correct": True,
+                       "parse_failure": False}, key=f"{items[0].id}#0")
+    run.log("answer", {**old, "item_id": items[1].id, "answer": None, "correct": False,
+                       "parse_failure": True}, key=f"{items[1].id}#0")
+    c2, backend = client(lambda text, params: answer("A"))
+    r = run_benchmark("scripted", items, store=store, client=c2, resume=run.id, progress=False)
+    assert backend.calls == 1  # only the third item is asked
+    assert r.overall.mean == pytest.approx(2 / 3) and r.overall.parse_failures == 1

@@ -1,4 +1,5 @@
-"""What `scai bench run` leaves behind: results.json, report.md, answers.jsonl and a bar chart."""
+"""What `scai bench run` leaves behind: results.json, answers.jsonl, and one page written by
+`scai.report.export.write_files` (report.md and the bar chart bench_accuracy.png)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from scai.report.blocks import Figure, Markdown, Page
+from scai.report.export import write_files
+from scai.report.figures import pyplot
 from scai.supervise.bench.answer import ItemAnswer
 from scai.supervise.bench.items import SUBTASK_TITLES, BenchItem
 from scai.supervise.bench.result import BenchResult, Score
@@ -35,13 +39,9 @@ def markdown_table(result: BenchResult) -> str:
     return head + "\n".join(rows) + "\n"
 
 
-def plot(result: BenchResult, path: Path) -> Path:
+def plot(result: BenchResult):
     """Bar chart: accuracy per subtask with its 95% CI and the chance level marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     rows = table_rows(result)
     names = [n for n, _ in rows]
     means = [s.mean or 0.0 for _, s in rows]
@@ -61,15 +61,31 @@ def plot(result: BenchResult, path: Path) -> Path:
                  f"({result.overall.n} items, {result.samples} sample(s))", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def report_page(result: BenchResult) -> Page:
+    """report.md as a page: what was run, the table, how to read it, the chart."""
+    r = result
+    ran = (f"Dataset {r.dataset or '(in memory)'}: {r.overall.n} items, {r.samples} sample(s) "
+           f"per item at temperature {r.temperature}, seed {r.seed}"
+           + (f", run {r.run_id}" if r.run_id else "") + f"; {r.wall_s:.1f} s.")
+    return Page(f"Reflectivity benchmark: {r.model}", "", [
+        Markdown(ran), Markdown(markdown_table(r)),
+        Markdown("Accuracy counts an unparseable answer as wrong; \"among parsed\" leaves it "
+                 "out. Intervals are Wilson 95% score intervals over items. \"longest option\" "
+                 "is the accuracy of always choosing the longest choice (multiple-choice items "
+                 "only)."),
+        Markdown("Subtasks: " + "; ".join(f"`{k}` = {v}" for k, v in SUBTASK_TITLES.items()
+                                          if k in r.per_subtask) + "."),
+        Markdown("Answers given (all subtasks): " + ", ".join(
+            f"{k} {v}" for k, v in r.overall.answer_counts.items()) + "."),
+        Figure(plot(r), name="bench_accuracy", caption="accuracy per subtask")])
 
 
 def write_outputs(result: BenchResult, items: Sequence[BenchItem],
                   answers: Sequence[ItemAnswer], folder: Path) -> None:
-    """Write results.json, report.md, answers.jsonl and bench_accuracy.png into `folder`."""
+    """Write results.json, answers.jsonl, and the page: report.md and bench_accuracy.png."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "results.json").write_text(
         json.dumps(result.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
@@ -77,21 +93,4 @@ def write_outputs(result: BenchResult, items: Sequence[BenchItem],
     with (folder / "answers.jsonl").open("w", encoding="utf-8") as fh:
         for a in sorted(answers, key=lambda a: (order.get(a.item_id, 1 << 30), a.sample)):
             fh.write(a.model_dump_json() + "\n")
-    chart = plot(result, folder / "bench_accuracy.png")
-    lines = [
-        f"# Reflectivity benchmark: {result.model}", "",
-        f"Dataset {result.dataset or '(in memory)'}: {result.overall.n} items, "
-        f"{result.samples} sample(s) per item at temperature {result.temperature}, seed "
-        f"{result.seed}" + (f", run {result.run_id}" if result.run_id else "") +
-        f"; {result.wall_s:.1f} s.", "",
-        markdown_table(result),
-        ("Accuracy counts an unparseable answer as wrong; \"among parsed\" leaves it out. "
-         "Intervals are Wilson 95% score intervals over items. \"longest option\" is the "
-         "accuracy of always choosing the longest choice (multiple-choice items only)."), "",
-        "Subtasks: " + "; ".join(f"`{k}` = {v}" for k, v in SUBTASK_TITLES.items()
-                                 if k in result.per_subtask) + ".", "",
-        "Answers given (all subtasks): " + ", ".join(
-            f"{k} {v}" for k, v in result.overall.answer_counts.items()) + ".", "",
-        f"![accuracy per subtask]({chart.name})", "",
-    ]
-    (folder / "report.md").write_text("\n".join(lines), encoding="utf-8")
+    write_files(report_page(result), folder, markdown="report.md")
