@@ -64,8 +64,9 @@ def load_transcript(data: RunData) -> tuple[Transcript | None, list[Block]]:
 
 
 def _line(s: Statement, transcript: Transcript) -> ChatLine:
-    note = f"round {s.round}" + ("" if s.visible_to is None
-                                 else f" · visible to {', '.join(s.visible_to)}")
+    # A deliberation's briefing comes before its first round (round 0): say what it is.
+    note = (f"round {s.round}" if s.round > 0 else s.kind) + (
+        "" if s.visible_to is None else f" · visible to {', '.join(s.visible_to)}")
     line = ChatLine(speaker=s.speaker, text=s.content, note=note,
                     role="moderator" if s.speaker == "moderator" else "assistant")
     nested = transcript.nested.get(s.key)
