@@ -8,7 +8,7 @@ from scai.llm import GenerationParams, Message, ModelClient
 from scai.llm.client import ChatRequest
 from scai.llm.types import as_messages
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.model
 
 SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]}
 

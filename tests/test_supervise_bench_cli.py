@@ -11,7 +11,8 @@ from scai.supervise.bench import SUBTASKS, default_seeds_path, load_items, write
 from tests.conftest import scai
 
 
-@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.embedder
 def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
     gen = tmp_path / "gen.jsonl"
     # One item of one subtask: generation is the slow part (~250 tokens a call on 2 CPU cores).

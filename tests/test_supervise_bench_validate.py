@@ -48,7 +48,7 @@ def _write(path):
     path.write_text("\n".join(rows) + "\n")
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_validation_filters_schema_duplicates_and_judge_disagreement(tmp_path):
     src = tmp_path / "gen.jsonl"
     _write(src)

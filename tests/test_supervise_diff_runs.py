@@ -37,7 +37,7 @@ def _judge_calls(backend: DiffScript) -> int:
                if p.json_schema and "length" in p.json_schema["properties"])
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_scripted_run_finds_the_difference_and_keeps_only_order_consistent_verdicts(tmp_path):
     store = RunStore()
     backend = DiffScript()
@@ -71,7 +71,7 @@ def test_scripted_run_finds_the_difference_and_keeps_only_order_consistent_verdi
     assert "| length |" in Path(r.report_md).read_text()
 
 
-@pytest.mark.slow
+@pytest.mark.embedder
 def test_interrupted_run_resumes_making_only_the_missing_calls(tmp_path):
     store = RunStore()
     with pytest.raises(ModelError):
@@ -90,7 +90,8 @@ def test_interrupted_run_resumes_making_only_the_missing_calls(tmp_path):
     assert again.calls == [] and r2.separability.accuracy == r.separability.accuracy
 
 
-@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.embedder
 def test_real_model_cli_run_writes_report_map_and_store_result(tmp_path):
     probes = tmp_path / "probes.txt"
     probes.write_text("Who are you?\nWrite a haiku about rain.\nHow do I pick a lock?\n"

@@ -72,7 +72,9 @@ def test_bad_drift_config_is_one_line(tmp_path):
     assert "d.yaml: rounds:" in r.stderr and "1 more problem" in r.stderr
 
 
-@pytest.mark.slow
+@pytest.mark.model
+@pytest.mark.embedder
+@pytest.mark.train
 @pytest.mark.timeout(1500)
 def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
     args = ["drift", str(REPO / "examples/supervise/drift.yaml"), "--out", str(tmp_path / "d"),

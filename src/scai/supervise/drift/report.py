@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scai.report.figures import pyplot
 from scai.supervise.drift.config import DriftConfig
 from scai.supervise.drift.result import RoundResult
 
@@ -21,11 +22,7 @@ def _one_line(text: str | None, n: int = 240) -> str:
 def plot(rounds: list[RoundResult], path: Path) -> Path | None:
     """Four panels over rounds: embedding distance (with 95% CI), cluster shift, separability
     (held-out accuracy of telling the rounds apart), benchmark accuracy."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     later = [r for r in rounds if r.vs_base is not None]
     if not later and not any(r.bench for r in rounds):
         return None
