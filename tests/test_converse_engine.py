@@ -228,3 +228,12 @@ def test_round_prompt_placeholders_are_checked(bad, message):
 
     with pytest.raises(ConfigError, match=message):
         scenario(**bad)
+
+
+def test_every_turn_policy_type_has_exactly_one_component():
+    from typing import get_args
+
+    from scai.converse import TURN_POLICIES
+    from scai.converse.scenario import TurnPolicy
+
+    assert set(TURN_POLICIES) == set(get_args(TurnPolicy.model_fields["type"].annotation))
