@@ -5,12 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
 
 def register(app: typer.Typer) -> None:
     """Add the contract commands to the `scai` app."""
-    from scai.cli_common import RunsDir, SetOpt, open_store, out, run_overrides
+    from scai.cli_common import (
+        NoCacheOpt,
+        ResumeOpt,
+        RunsDir,
+        SetOpt,
+        open_store,
+        out,
+        print_table,
+        run_overrides,
+    )
 
     @app.command()
     def simulate(
@@ -20,8 +28,8 @@ def register(app: typer.Typer) -> None:
         model: str | None = typer.Option(None, "--model", "-m", help="Model for every role."),
         out_dir: Path | None = typer.Option(None, "--out", help="Where reports and plots go."),
         overrides: list[str] | None = SetOpt,
-        resume: str | None = typer.Option(None, "--resume", help="Resume this run id (or prefix)."),
-        no_cache: bool = typer.Option(False, "--no-cache"),
+        resume: str | None = ResumeOpt,
+        no_cache: bool = NoCacheOpt,
         runs_dir: Path | None = RunsDir,
     ) -> None:
         """Run a Social Contract simulation: users teach the assistant its constitution."""
@@ -32,7 +40,19 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config, run_overrides(overrides, seed, model), kind="contract")
         sim = run_simulation(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
                              cache=not no_cache)
-        _print(sim, task_for(cfg.task), out)
+        metrics = [k for k in task_for(cfg.task).brief if k in sim.aggregate]
+        epochs = len(next(iter(sim.aggregate.values()))) if sim.aggregate else 0
+        print_table(["epoch", *metrics], ([str(i), *(sim.aggregate[k][i].fmt() for k in metrics)]
+                                          for i in range(epochs)))
+        for r in sim.runs:
+            out.print(f"run {r.run_id}: {r.episodes_run} episodes played, {r.episodes_replayed} "
+                      f"replayed, {r.model_calls} model calls, {r.parse_failures} parse failures",
+                      markup=False)
+        out.print(f"reports in {sim.out_dir} (summary: {sim.summary})", markup=False)
+        if sim.plot:
+            out.print(f"plot: {sim.plot}", markup=False)
+        out.print("[bold]learned constitution[/] (last run):")
+        out.print(sim.final.text(), markup=False)
 
     @app.command("evaluate-constitution")
     def evaluate_constitution(
@@ -43,7 +63,7 @@ def register(app: typer.Typer) -> None:
         model: str | None = typer.Option(None, "--model", "-m"),
         out_dir: Path | None = typer.Option(None, "--out"),
         overrides: list[str] | None = SetOpt,
-        no_cache: bool = typer.Option(False, "--no-cache"),
+        no_cache: bool = NoCacheOpt,
         runs_dir: Path | None = RunsDir,
     ) -> None:
         """Test a learned constitution on another task (e.g. unseen currencies): with and
@@ -54,27 +74,8 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(task, run_overrides(overrides, seed, model), kind="contract")
         result = evaluate(run, cfg, open_store(runs_dir), runs=runs, out_dir=out_dir,
                           cache=not no_cache)
-        table = Table("variant", "share offered (flexible)", "acceptance", "parse failures")
-        for v in result.variants:
-            table.add_row(v.name, v.share.fmt(3), v.acceptance.fmt(2), str(v.parse_failures))
-        out.print(table)
+        print_table(["variant", "share offered (flexible)", "acceptance", "parse failures"],
+                    ([v.name, v.share.fmt(3), v.acceptance.fmt(2), str(v.parse_failures)]
+                     for v in result.variants))
         out.print(f"constitution tested: {result.constitution}", markup=False)
         out.print(f"report: {result.summary}", markup=False)
-
-
-def _print(sim, task, out) -> None:
-    metrics = [k for k in task.brief if k in sim.aggregate]
-    table = Table("epoch", *metrics)
-    epochs = len(next(iter(sim.aggregate.values()))) if sim.aggregate else 0
-    for i in range(epochs):
-        table.add_row(str(i), *(sim.aggregate[k][i].fmt() for k in metrics))
-    out.print(table)
-    for r in sim.runs:
-        out.print(f"run {r.run_id}: {r.episodes_run} episodes played, {r.episodes_replayed} "
-                  f"replayed, {r.model_calls} model calls, {r.parse_failures} parse failures",
-                  markup=False)
-    out.print(f"reports in {sim.out_dir} (summary: {sim.summary})", markup=False)
-    if sim.plot:
-        out.print(f"plot: {sim.plot}", markup=False)
-    out.print("[bold]learned constitution[/] (last run):")
-    out.print(sim.final.text(), markup=False)
