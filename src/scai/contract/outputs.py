@@ -1,6 +1,6 @@
 """The files a simulation leaves: per run constitutions.md/json and metrics.json; per invocation
-aggregate.json, and summary.md with offered_share.png through the one report path
-(scai.report.contract builds the page, scai.report.export writes it)."""
+aggregate.json, summary.md and offered_share.png. The Markdown and the PNGs take the one report
+path: scai.report.contract builds the pages, scai.report.export writes them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from scai.contract.config import ContractConfig
 from scai.contract.result import RunResult, SimulationResult, aggregate
 from scai.contract.tasks import task_for
-from scai.report.contract import summary_page
+from scai.report.contract import constitutions_page, summary_page
 from scai.report.export import write_files
 
 
@@ -19,17 +19,7 @@ def write_run(config: ContractConfig, result: RunResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     cons = [r.constitution.model_dump() for r in result.epochs]
     (out / "constitutions.json").write_text(json.dumps(cons, indent=2), encoding="utf-8")
-    lines = [f"# Constitutions of {config.name}, run {result.run_id} (seed {result.seed})", ""]
-    if result.prior != "given":
-        lines += [f"Prior: {result.prior}.", ""]
-    for r in result.epochs:
-        c = r.constitution
-        lines += [f"## Epoch {r.epoch} ({c.source})", "", c.text(), ""]
-        if c.rationale:
-            lines += [f"*Rationale:* {c.rationale}", ""]
-        shown = {k: round(v, 3) for k, v in r.metrics.items() if v is not None}
-        lines += ["Metrics: " + ", ".join(f"{k} {v}" for k, v in shown.items()), ""]
-    (out / "constitutions.md").write_text("\n".join(lines), encoding="utf-8")
+    write_files(constitutions_page(config.name, result), out, markdown="constitutions.md")
     (out / "metrics.json").write_text(json.dumps(
         [{"epoch": r.epoch, **r.metrics} for r in result.epochs], indent=2), encoding="utf-8")
 

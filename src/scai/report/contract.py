@@ -15,7 +15,7 @@ from typing import Any
 from scai.contract.constitution import Constitution, constitution_epoch
 from scai.contract.episode import Episode
 from scai.contract.paper import paper_curves
-from scai.contract.result import SimulationResult
+from scai.contract.result import RunResult, SimulationResult
 from scai.contract.tasks import TASKS, Panel, Task
 from scai.report.blocks import (
     Block,
@@ -243,3 +243,17 @@ def summary_page(config: Any, sim: SimulationResult, task: type[Task]) -> Page:
         if figure is not None:
             blocks.append(figure)
     return Page(title=config.name, subtitle="", blocks=blocks)
+
+
+def constitutions_page(name: str, result: RunResult) -> Page:
+    """constitutions.md of one run: each epoch's constitution, its rationale and its metrics."""
+    blocks: list[Block] = [Markdown(f"Prior: {result.prior}.")] if result.prior != "given" else []
+    for r in result.epochs:
+        c = r.constitution
+        blocks += [Heading(f"Epoch {r.epoch} ({c.source})"), Markdown(c.text())]
+        if c.rationale:
+            blocks.append(Markdown(f"*Rationale:* {c.rationale}"))
+        shown = {k: round(v, 3) for k, v in r.metrics.items() if v is not None}
+        blocks.append(Markdown("Metrics: " + ", ".join(f"{k} {v}" for k, v in shown.items())))
+    return Page(title=f"Constitutions of {name}, run {result.run_id} (seed {result.seed})",
+                subtitle="", blocks=blocks)
