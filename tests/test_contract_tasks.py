@@ -1,5 +1,6 @@
-"""A game is a config class, a Task and its prompts: a third game defined here, registered at test
-time, runs through `simulate` like the shipped ones (learning, metrics, reports, resume)."""
+"""Games and learners are plug-ins. A game is a config class, a Task and its prompts: a third game
+defined here, registered at test time, runs through `simulate` like the shipped ones (learning,
+metrics, reports, resume). A learner is one class in LEARNERS."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from pydantic import BaseModel
 from scai.contract import simulate
 from scai.contract.constitution import Constitution
 from scai.contract.episode import Episode
+from scai.contract.metalearn import LEARNERS, LearnContext, MetaLearner
 from scai.contract.tasks import TASKS, Panel, Task, TaskConfig
 from scai.contract.tasks.base import play_all
+from scai.errors import ConfigError
 from scai.kinds import load_config
 from scai.llm import Message
 from scai.llm.backend import Backend
@@ -168,3 +171,27 @@ def test_a_finished_run_of_the_new_game_resumes_with_no_model_call(guess, tmp_pa
     r = sim.runs[0]
     assert again.calls == [] and r.episodes_replayed == 12 and r.episodes_run == 0
     assert [e.metrics for e in r.epochs] == [e.metrics for e in first.runs[0].epochs]
+
+
+class Doubter(MetaLearner):
+    """Adds one principle naming the objective it was told and how many episodes it saw."""
+
+    async def learn(self, ctx: LearnContext) -> Constitution:
+        seen = f"Saw {len(ctx.episodes)} episodes, {ctx.memory_mode} memory: {ctx.objective}"
+        return Constitution(principles=[*ctx.constitution.principles, seen], epoch=ctx.epoch + 1,
+                            source="doubter")
+
+
+def test_a_learner_is_one_class_in_the_registry_and_unknown_types_are_config_errors(
+        guess, monkeypatch, tmp_path):
+    monkeypatch.setitem(LEARNERS, "doubter", Doubter)
+    cfg = guess.model_copy(update={"epochs": 2, "learner": guess.learner.model_copy(
+        update={"type": "doubter"})})
+    sim = simulate(cfg, out_dir=tmp_path / "o", progress=False, backend=GuessScript([]))
+    assert sim.runs[0].final.principles == [
+        "Pick small numbers.", "Saw 4 episodes, full memory: Goal: hit the target more often."]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: contract\nlearner: {type: oracle}\n")
+    with pytest.raises(ConfigError, match=r"learner.type: .*unknown learner 'oracle' \(one of: "
+                       r"'rewrite', 'voting', 'doubter', 'none'\)"):
+        load_config(bad)
