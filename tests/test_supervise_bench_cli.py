@@ -60,4 +60,4 @@ def test_generate_validate_and_run_on_the_embedded_model(tmp_path):
     rep = scai("report", run.id, "-o", str(tmp_path / "page.html"))
     assert rep.returncode == 0, rep.stderr
     page = (tmp_path / "page.html").read_text()
-    assert "Benchmark scores of local" in page and "data:image/png;base64," in page
+    assert "Reflectivity benchmark: local" in page and "data:image/png;base64," in page

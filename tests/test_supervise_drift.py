@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import pytest
 
 from scai.stats import Estimate
-from scai.supervise.drift import Comparison, DriftConfig, RoundResult, comparison
-from scai.supervise.drift.report import markdown, plot
+from scai.supervise.drift import Comparison, DriftConfig, DriftResult, RoundResult, comparison
+from scai.supervise.drift.outputs import write_outputs
 from tests.conftest import REPO, scai
 
 
@@ -45,7 +45,6 @@ def test_cluster_shift_is_total_variation_and_changes_are_ranked():
 
 
 def test_report_and_curves_from_rounds(tmp_path):
-    cfg = DriftConfig()
     comp = Comparison(versus="round 0", embedding_distance=0.1, embedding_distance_ci=(0.05, 0.15),
                       energy_distance=0.3, energy_p_value=0.01, cluster_shift=0.2,
                       significant_clusters=1, clusters=3, axis_accuracy=0.6,
@@ -56,12 +55,27 @@ def test_report_and_curves_from_rounds(tmp_path):
                           noise_floor=floor),
               RoundResult(round=1, model="hf:r1", vs_base=comp, vs_prev=comp,
                           training={"sft_loss": 2.5}, bench={"overall": 0.45})]
-    png = plot(rounds, tmp_path / "drift.png")
-    assert png is not None and png.stat().st_size > 10_000
-    md = markdown(cfg, rounds, png)
+    cfg = DriftConfig()
+    result = DriftResult(run_id=None, out_dir=str(tmp_path), method=cfg.method, rounds=rounds,
+                         report="", plot=None, base_model=cfg.base_model,
+                         probe_limit=cfg.probes.limit, probe_samples=cfg.probes.samples, seed=0)
+    write_outputs(result, tmp_path)
+    png = tmp_path / "drift.png"
+    assert result.plot == str(png) and png.stat().st_size > 10_000
+    md = (tmp_path / "report.md").read_text()
+    assert md.startswith("# Drift: distill (1 rounds of distill)")
+    assert "Base model `local`; probes: 24 x 2 answers per round; seed 0." in md
+    assert "![drift curves](drift.png)" in md
     assert "| 1 | sft_loss 2.5 | 0.100 [0.050, 0.150] |" in md
-    assert "axis *hedging* -0.25" in md
+    assert "axis *hedging* -0.25" in md and "No comparisons" not in md
     assert "**Noise floor**" in md and "distance 0.040 [0.020, 0.060]" in md
+    saved = DriftResult.model_validate_json((tmp_path / "drift.json").read_text())
+    assert saved.report == str(tmp_path / "report.md") and saved.plot == str(png)
+    # Only round 0 and no benchmark: nothing to draw, no PNG, and the report says so.
+    alone = result.model_copy(update={"rounds": [RoundResult(round=0, model="hf:base")]})
+    write_outputs(alone, tmp_path / "alone")
+    assert alone.plot is None and not (tmp_path / "alone" / "drift.png").exists()
+    assert "No comparisons (only round 0)." in (tmp_path / "alone" / "report.md").read_text()
 
 
 def test_bad_drift_config_is_one_line(tmp_path):

@@ -36,12 +36,12 @@ FEATURE = Feature("supervise", cli=(
     "scai.supervise.diff.cli", "scai.supervise.bench.cli", "scai.supervise.drift.cli"), kinds=(
     Kind("diff", "Behavioural diff", config="scai.supervise.diff.config:DiffConfig",
          run="scai.supervise.kind:run_diff",
-         page="scai.report.supervise:diff_blocks"),
+         page="scai.report.diff:diff_blocks"),
     Kind("bench", "Reflectivity benchmark",
-         page="scai.report.supervise:bench_blocks"),
+         page="scai.report.bench:bench_blocks"),
     Kind("bench-validate", "Benchmark item validation"),
     # A drift run resumes from its own folder (finished rounds are kept there).
     Kind("drift", "Drift", config="scai.supervise.drift.config:DriftConfig",
          run="scai.supervise.kind:run_drift",
-         page="scai.report.supervise:drift_blocks"),
+         page="scai.report.drift:drift_blocks"),
 ))

@@ -1,5 +1,5 @@
 """What `scai diff` leaves in its folder: answers.jsonl, and the report page (report.md,
-report.html, diff_map.png) built by `scai.report.supervise.diff_report` and written once."""
+report.html, diff_map.png) built by `scai.report.diff.diff_page` and written once."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from scai.report.blocks import Figure
+from scai.report.diff import diff_page
 from scai.report.export import write_files
 from scai.report.figures import pyplot
-from scai.report.supervise import diff_report
 from scai.supervise.diff.result import DiffResult
 from scai.supervise.diff.sampling import Answer
 
@@ -77,5 +78,5 @@ def write_outputs(result: DiffResult, out_dir: Path, x: np.ndarray, is_a: np.nda
     result.map_png, result.answers_path = str(out_dir / "diff_map.png"), str(answers_path)
     result.report_md = str(out_dir / "report.md")
     result.report_html = str(out_dir / "report.html")
-    write_files(diff_report(result.model_dump(mode="json"), fig), out_dir,
+    write_files(diff_page(result, Figure(fig, name="diff_map", caption="map")), out_dir,
                 markdown="report.md", html="report.html")

@@ -70,6 +70,12 @@ class DriftResult(BaseModel):
     rounds: list[RoundResult]
     report: str
     plot: str | None
+    # What was run, for the report's title and first line (None in results logged before).
+    name: str | None = None
+    base_model: str | None = None
+    probe_limit: int | None = None
+    probe_samples: int | None = None
+    seed: int | None = None
 
 
 def comparison(diff: DiffResult, versus: str, top: int = 5) -> Comparison:

@@ -35,7 +35,7 @@ from scai.supervise.diff.probes import load_probes, select_probes
 from scai.supervise.diff.runner import compare
 from scai.supervise.diff.sampling import Answer, sample_answers
 from scai.supervise.drift.config import DriftConfig
-from scai.supervise.drift.report import write_report
+from scai.supervise.drift.outputs import write_outputs
 from scai.supervise.drift.result import DriftResult, RoundResult, comparison
 
 
@@ -128,7 +128,7 @@ def _relabel(answers: list[Answer], label: str) -> list[Answer]:
 def _bench(cfg: DriftConfig, model: str, out: Path, cache: bool, progress: bool
            ) -> tuple[dict[str, float | None], int]:
     from scai.supervise.bench.items import default_seeds_path, load_items
-    from scai.supervise.bench.score import run_benchmark
+    from scai.supervise.bench.run import run_benchmark
 
     items = load_items(cfg.bench.file or default_seeds_path())
     taken: dict[str, int] = {}
@@ -236,10 +236,11 @@ def run_drift(cfg: DriftConfig, out_dir: Path, *, store: RunStore | None = None,
             rr, ckpt = _round(cfg, k, ckpt, answers, out_dir / f"round-{k}", cache, progress)
             results.append(rr)
             run.log("round", rr.model_dump(mode="json"), key=f"round-{k}")
-        report, plot = write_report(cfg, results, out_dir)
         result = DriftResult(run_id=run.id, out_dir=str(out_dir), method=cfg.method,
-                             rounds=results, report=str(report), plot=str(plot) if plot else None)
-        (out_dir / "drift.json").write_text(result.model_dump_json(indent=2) + "\n",
-                                            encoding="utf-8")
+                             rounds=results, report=str(out_dir / "report.md"), plot=None,
+                             name=cfg.name, base_model=cfg.base_model,
+                             probe_limit=cfg.probes.limit, probe_samples=cfg.probes.samples,
+                             seed=cfg.seed)
+        write_outputs(result, out_dir)
         run.log("result", json.loads(result.model_dump_json()))
     return result

@@ -1,17 +1,14 @@
-"""What `scai bench run` leaves behind: results.json, answers.jsonl, and one page written by
-`scai.report.export.write_files` (report.md and the bar chart bench_accuracy.png)."""
+"""A benchmark run (`scai bench run`) as report blocks, rendered once: report.md and
+bench_accuracy.png (written by the command) and the run's dashboard page come from `bench_page`.
+"""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from pathlib import Path
-
-from scai.report.blocks import Figure, Markdown, Page
-from scai.report.export import write_files
+from scai.report.blocks import Block, Figure, Markdown, Page, Table
 from scai.report.figures import pyplot
-from scai.supervise.bench.answer import ItemAnswer
-from scai.supervise.bench.items import SUBTASK_TITLES, BenchItem
+from scai.report.reader import RunData, StoreReader
+from scai.report.supervise import result_blocks
+from scai.supervise.bench.items import SUBTASK_TITLES
 from scai.supervise.bench.result import BenchResult, Score
 
 
@@ -20,7 +17,7 @@ def _pct(v: float | None) -> str:
 
 
 def _ci(lo: float | None, hi: float | None) -> str:
-    return "n/a" if lo is None else f"[{100 * lo:.1f}, {100 * hi:.1f}]"
+    return "n/a" if lo is None or hi is None else f"[{100 * lo:.1f}, {100 * hi:.1f}]"
 
 
 def table_rows(result: BenchResult) -> list[tuple[str, Score]]:
@@ -28,18 +25,16 @@ def table_rows(result: BenchResult) -> list[tuple[str, Score]]:
     return [*result.per_subtask.items(), ("overall", result.overall)]
 
 
-def markdown_table(result: BenchResult) -> str:
-    """The per-subtask table of report.md (also printed in docs)."""
-    head = ("| subtask | items | accuracy (failures wrong) | 95% CI (Wilson) | accuracy among "
-            "parsed | parse failures | chance | longest option |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|\n")
-    rows = [f"| {name} | {s.n} | {_pct(s.mean)} | {_ci(s.ci_low, s.ci_high)} | "
-            f"{_pct(s.parsed_mean)} | {s.parse_failures}/{s.answers} | {_pct(s.chance)} | "
-            f"{_pct(s.longest_choice)} |" for name, s in table_rows(result)]
-    return head + "\n".join(rows) + "\n"
+def score_table(result: BenchResult) -> Table:
+    """Accuracy per subtask (and overall) with its Wilson interval, parse failures and chance."""
+    return Table(["subtask", "items", "accuracy (failures wrong)", "95% CI (Wilson)",
+                  "accuracy among parsed", "parse failures", "chance", "longest option"],
+                 [[name, s.n, _pct(s.mean), _ci(s.ci_low, s.ci_high), _pct(s.parsed_mean),
+                   f"{s.parse_failures}/{s.answers}", _pct(s.chance), _pct(s.longest_choice)]
+                  for name, s in table_rows(result)])
 
 
-def plot(result: BenchResult):
+def accuracy_figure(result: BenchResult):
     """Bar chart: accuracy per subtask with its 95% CI and the chance level marked."""
     plt = pyplot()
     rows = table_rows(result)
@@ -64,14 +59,14 @@ def plot(result: BenchResult):
     return fig
 
 
-def report_page(result: BenchResult) -> Page:
+def bench_page(result: BenchResult) -> Page:
     """report.md as a page: what was run, the table, how to read it, the chart."""
     r = result
     ran = (f"Dataset {r.dataset or '(in memory)'}: {r.overall.n} items, {r.samples} sample(s) "
            f"per item at temperature {r.temperature}, seed {r.seed}"
            + (f", run {r.run_id}" if r.run_id else "") + f"; {r.wall_s:.1f} s.")
     return Page(f"Reflectivity benchmark: {r.model}", "", [
-        Markdown(ran), Markdown(markdown_table(r)),
+        Markdown(ran), score_table(r),
         Markdown("Accuracy counts an unparseable answer as wrong; \"among parsed\" leaves it "
                  "out. Intervals are Wilson 95% score intervals over items. \"longest option\" "
                  "is the accuracy of always choosing the longest choice (multiple-choice items "
@@ -80,17 +75,9 @@ def report_page(result: BenchResult) -> Page:
                                           if k in r.per_subtask) + "."),
         Markdown("Answers given (all subtasks): " + ", ".join(
             f"{k} {v}" for k, v in r.overall.answer_counts.items()) + "."),
-        Figure(plot(r), name="bench_accuracy", caption="accuracy per subtask")])
+        Figure(accuracy_figure(r), name="bench_accuracy", caption="accuracy per subtask")])
 
 
-def write_outputs(result: BenchResult, items: Sequence[BenchItem],
-                  answers: Sequence[ItemAnswer], folder: Path) -> None:
-    """Write results.json, answers.jsonl, and the page: report.md and bench_accuracy.png."""
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "results.json").write_text(
-        json.dumps(result.model_dump(mode="json"), indent=2) + "\n", encoding="utf-8")
-    order = {it.id: i for i, it in enumerate(items)}
-    with (folder / "answers.jsonl").open("w", encoding="utf-8") as fh:
-        for a in sorted(answers, key=lambda a: (order.get(a.item_id, 1 << 30), a.sample)):
-            fh.write(a.model_dump_json() + "\n")
-    write_files(report_page(result), folder, markdown="report.md")
+def bench_blocks(reader: StoreReader, data: RunData) -> list[Block]:
+    """The dashboard page of a bench run: the report's page, from its `result` event."""
+    return result_blocks(data, BenchResult, bench_page)
