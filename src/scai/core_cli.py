@@ -1,4 +1,4 @@
-"""The core commands: ask a model, list backends, validate a config, run a batch, converse."""
+"""The core commands: ask a model, list backends, validate a config, run a batch."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from scai.cli_common import RunsDir, SetOpt, err, open_store, out, run_overrides
+from scai.cli_common import RunsDir, SetOpt, err, open_store, out
 
 
 def ask(
@@ -98,38 +98,7 @@ def batch(
         raise typer.Exit(1)
 
 
-def converse(
-    scenario: Path = typer.Argument(..., help="A `kind: converse` scenario file."),
-    runs: int = typer.Option(1, "--runs", "-n", min=1, help="Independent runs (seeds S, S+1, ...)."),
-    seed: int | None = typer.Option(None, "--seed", help="Base seed (default: the file's)."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Default model for agents."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Where transcripts and plots go."),
-    overrides: list[str] | None = SetOpt,
-    resume: str | None = typer.Option(None, "--resume", help="Resume this run id (or prefix)."),
-    no_cache: bool = typer.Option(False, "--no-cache"),
-    runs_dir: Path | None = RunsDir,
-) -> None:
-    """Run a multi-agent conversation scenario; judge it; aggregate over runs."""
-    from scai.converse import run_converse
-    from scai.kinds import load_config
-
-    cfg = load_config(scenario, run_overrides(overrides, seed, model), kind="converse")
-    result = run_converse(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
-                          cache=not no_cache)
-    table = Table("run", "seed", "stopped by", "rounds", "statements", "tokens", "judge failures")
-    for r in result.runs:
-        table.add_row(r.run_id, str(r.seed), r.stop_reason, str(r.rounds_run), str(r.statements),
-                      str(r.tokens), str(r.judge_parse_failures))
-    out.print(table)
-    scores = {k: v for k, v in result.aggregate.items() if "." in k}
-    if scores:
-        out.print("[bold]judged scores[/] (mean [95% CI])")
-        for name, est in scores.items():
-            out.print(f"  {name}: {est.fmt()}", markup=False)
-    out.print(f"transcripts in {result.out_dir}" + (f"; plot {result.plot}" if result.plot else ""))
-
-
 def register(app: typer.Typer) -> None:
     """Add the core commands to `app`."""
-    for command in (ask, models, validate, batch, converse,):
+    for command in (ask, models, validate, batch):
         app.command()(command)

@@ -21,7 +21,7 @@ def run(cfg: Any, ctx: RunContext) -> KindResult:
     return KindResult(metrics, result, [r.run_id for r in result.runs])
 
 
-FEATURE = Feature("converse", cli=(), kinds=(
+FEATURE = Feature("converse", cli=("scai.converse.cli",), kinds=(
     Kind("converse", "Conversation", config="scai.converse.scenario:ConverseConfig",
          run="scai.converse.kind:run", page="scai.report.converse:converse_blocks"),
 ))

@@ -1,0 +1,52 @@
+"""`scai converse`: run a multi-agent conversation scenario from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from scai.cli_common import (
+    NoCacheOpt,
+    ResumeOpt,
+    RunsDir,
+    SetOpt,
+    open_store,
+    out,
+    print_table,
+    run_overrides,
+)
+
+
+def converse(
+    scenario: Path = typer.Argument(..., help="A `kind: converse` scenario file."),
+    runs: int = typer.Option(1, "--runs", "-n", min=1, help="Independent runs (seeds S, S+1, ...)."),
+    seed: int | None = typer.Option(None, "--seed", help="Base seed (default: the file's)."),
+    model: str | None = typer.Option(None, "--model", "-m", help="Default model for agents."),
+    out_dir: Path | None = typer.Option(None, "--out", help="Where transcripts and plots go."),
+    overrides: list[str] | None = SetOpt,
+    resume: str | None = ResumeOpt,
+    no_cache: bool = NoCacheOpt,
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Run a multi-agent conversation scenario; judge it; aggregate over runs."""
+    from scai.converse import run_converse
+    from scai.kinds import load_config
+
+    cfg = load_config(scenario, run_overrides(overrides, seed, model), kind="converse")
+    result = run_converse(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
+                          cache=not no_cache)
+    print_table(("run", "seed", "stopped by", "rounds", "statements", "tokens", "judge failures"),
+                ((r.run_id, r.seed, r.stop_reason, r.rounds_run, r.statements, r.tokens,
+                  r.judge_parse_failures) for r in result.runs))
+    scores = {k: v for k, v in result.aggregate.items() if "." in k}
+    if scores:
+        out.print("[bold]judged scores[/] (mean [95% CI])")
+        for name, est in scores.items():
+            out.print(f"  {name}: {est.fmt()}", markup=False)
+    out.print(f"transcripts in {result.out_dir}" + (f"; plot {result.plot}" if result.plot else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `scai converse` to `app`."""
+    app.command()(converse)
