@@ -77,3 +77,17 @@ def test_kind_filter_and_page_titles_come_from_the_kind_records(tmp_path, monkey
     page = run_page(StoreReader(tmp_path / "runs"), run)
     assert page.title == f"Constitution evaluation run {run}"
     assert "Unknown run kind" not in to_html(page)
+
+
+def test_a_page_view_that_cannot_load_is_a_notice_not_a_crash(tmp_path):
+    from scai.report.pages import kind_blocks
+
+    store = RunStore(tmp_path / "runs")
+    store.create_run("contract", {"kind": "contract"}).finish("completed")
+    data = StoreReader(tmp_path / "runs").load("latest")
+
+    def missing():
+        raise AttributeError("module 'scai.report.x' has no attribute 'x_blocks'")
+
+    (notice,) = kind_blocks(missing, None, data)
+    assert notice.level == "error" and "x_blocks" in notice.text and "generic view" in notice.text

@@ -4,12 +4,13 @@ generic ones; a builder that fails on damaged data yields an error notice, never
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 
 from scai.cli_common import when
 from scai.kinds import all_kinds, get_kind
 from scai.report.blocks import Block, Heading, Notice, Page, Table
 from scai.report.generic import generic_blocks, status_blocks
-from scai.report.reader import StoreReader
+from scai.report.reader import RunData, StoreReader
 
 
 def kind_title(kind: str) -> str:
@@ -31,6 +32,20 @@ def kinds_present(kinds: list[str]) -> list[str]:
                                              k))
 
 
+def kind_blocks(load_builder: Callable[[], Callable[..., list] | None], reader: StoreReader,
+                data: RunData) -> list[Block]:
+    """The kind's own blocks; a builder that cannot be loaded or fails on this run's data
+    yields one error notice (the generic view still follows), never a crash."""
+    try:
+        builder = load_builder()
+        return list(builder(reader, data)) if builder is not None else []
+    except Exception as exc:  # damaged data (or a broken view) must not take the page down
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return [Notice(f"The {data.info.kind} view could not be built from this run's data "
+                       f"({type(exc).__name__}: {exc}; at {where.name}:{where.lineno}); the "
+                       "generic view follows.", "error")]
+
+
 def run_page(reader: StoreReader, ref: str) -> Page:
     """Everything the dashboard and `scai report` show for one run."""
     data = reader.load(ref)
@@ -39,19 +54,11 @@ def run_page(reader: StoreReader, ref: str) -> Page:
                 f"{info.duration_s:.1f} s · {info.n_events} events")
     blocks: list[Block] = status_blocks(data)
     record = get_kind(info.kind)
-    builder = record.page_builder() if record is not None else None
-    if builder is not None:
-        try:
-            blocks += builder(reader, data)
-        except Exception as exc:  # damaged data must not take the page down
-            where = traceback.extract_tb(exc.__traceback__)[-1]
-            blocks.append(Notice(
-                f"The {info.kind} view could not be built from this run's data "
-                f"({type(exc).__name__}: {exc}; at {where.name}:{where.lineno}); the generic "
-                "view follows.", "error"))
-    elif record is None:
+    if record is None:
         blocks.append(Notice(f"Unknown run kind {info.kind!r}: showing the generic view.",
                              "warning"))
+    elif record.page:
+        blocks += kind_blocks(record.page_builder, reader, data)
     blocks += generic_blocks(data, reader.root)
     return Page(title=f"{kind_title(info.kind)} run {info.id}"
                 + (f" — {info.name}" if info.name else ""),
