@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pydantic import BaseModel, ValidationError
@@ -122,14 +124,9 @@ def _existing(out: Path) -> list[BenchItem]:
     return [it for _, it in good]
 
 
-def generate_items(
-    seeds: list[BenchItem], out: Path, *, model: str = "local", target: int = 300,
-    subtasks: list[str] | None = None, seed: int = 0, shots: int = 3, temperature: float = 0.9,
-    max_attempts_factor: int = 3, cache: bool = True, client: ModelClient | None = None,
-    progress: bool = True,
-) -> GenerationSummary:
-    """Append generated items to `out` until each subtask has `target` items there (seed items
-    are not copied in). Gives up on a subtask after `max_attempts_factor` x target calls."""
+def _chosen_subtasks(seeds: list[BenchItem], subtasks: list[str] | None, target: int
+                     ) -> list[str]:
+    """The subtasks to fill (default: every one the seeds have), checked against the seeds."""
     chosen = list(subtasks) if subtasks else [s for s in SUBTASKS if any(
         it.subtask == s for it in seeds)]
     unknown = sorted(set(chosen) - set(SUBTASKS))
@@ -140,65 +137,122 @@ def generate_items(
     missing = [s for s in chosen if not any(it.subtask == s for it in seeds)]
     if missing:
         raise ConfigError(f"no seed items for subtask {', '.join(missing)}")
+    return chosen
+
+
+SCHEMAS = {"choice": CHOICE_SCHEMA, "statement": STATEMENT_SCHEMA}
+
+
+@dataclass
+class Filling:
+    """One `generate_items` call under way: the seeds and the client, what the output file
+    already holds (ids, next attempt per subtask), and the tally per subtask."""
+
+    seeds: list[BenchItem]
+    out: Path
+    client: ModelClient
+    chosen: list[str]
+    target: int
+    seed: int
+    shots: int
+    temperature: float
+    max_attempts_factor: int
+    have: list[BenchItem]
+    tally: dict[str, SubtaskGeneration] = field(init=False)
+    ids: set[str] = field(init=False)
+    next_attempt: dict[str, int] = field(init=False)
+    advance: Callable[[int], None] = lambda n: None
+
+    def __post_init__(self) -> None:
+        have = self.have
+        self.ids = {it.id for it in have} | {it.id for it in self.seeds}
+        self.tally = {s: SubtaskGeneration(existing=sum(it.subtask == s for it in have))
+                      for s in self.chosen}
+        self.next_attempt = {s: 1 + max([it.provenance.attempt or 0 for it in have
+                                         if it.subtask == s], default=-1) for s in self.chosen}
+
+    def batch(self) -> list[tuple[str, int]]:
+        """The next (subtask, attempt) calls: as many as each subtask still needs, within its
+        budget of calls."""
+        batch = []
+        for s in self.chosen:
+            need = self.target - self.tally[s].total
+            budget = self.max_attempts_factor * self.target - self.tally[s].calls
+            for _ in range(max(0, min(need, budget))):
+                batch.append((s, self.next_attempt[s]))
+                self.next_attempt[s] += 1
+        return batch
+
+    def item(self, subtask: str, kind: str, examples: list[BenchItem], data: dict,
+             params: GenerationParams, attempt: int) -> BenchItem | None:
+        """The item a parsed reply makes, with its provenance; None (counted) when invalid."""
+        t = self.tally[subtask]
+        body = json.dumps(data.get("choices") or data.get("statement"))
+        prov = Provenance(source="generated", model=self.client.name,
+                          from_items=[e.id for e in examples], prompt=f"generate_{kind}",
+                          sample_seed=params.seed, attempt=attempt, created_at=now_iso())
+        if _too_long(data) or any(len(opt.strip()) < 3 for opt in data.get("choices") or []):
+            t.invalid += 1
+            return None
+        try:
+            return BenchItem(id=content_id(subtask, data["question"], body), subtask=subtask,
+                             provenance=prov, **data)
+        except ValidationError:
+            t.invalid += 1
+            return None
+
+    async def one(self, subtask: str, attempt: int) -> None:
+        """One call for one new item of `subtask`; a new one is appended to the file."""
+        kind, examples, msgs = generation_request(self.seeds, subtask, attempt, self.seed,
+                                                  self.shots)
+        params = GenerationParams(temperature=self.temperature, max_tokens=360,
+                                  repeat_penalty=1.1,
+                                  seed=derive_seed(self.seed, "generate", subtask, attempt),
+                                  json_schema=SCHEMAS[kind])
+        t = self.tally[subtask]
+        t.calls += 1
+        try:
+            done = await self.client.complete(msgs, params,
+                                              tags={"generate": subtask, "attempt": attempt})
+        except ParseFailure:
+            t.parse_failures += 1
+            return
+        item = self.item(subtask, kind, examples, done.parsed, params, attempt)
+        if item is None:
+            return
+        if item.id in self.ids or t.total >= self.target:
+            t.exact_duplicates += item.id in self.ids
+            return
+        self.ids.add(item.id)
+        write_items(self.out, [item], append=True)
+        t.generated += 1
+        self.advance(1)
+
+    async def fill(self) -> None:
+        """Batches of calls until no subtask needs more (or its budget is spent)."""
+        while batch := self.batch():
+            await asyncio.gather(*(self.one(s, a) for s, a in batch))
+
+
+def generate_items(
+    seeds: list[BenchItem], out: Path, *, model: str = "local", target: int = 300,
+    subtasks: list[str] | None = None, seed: int = 0, shots: int = 3, temperature: float = 0.9,
+    max_attempts_factor: int = 3, cache: bool = True, client: ModelClient | None = None,
+    progress: bool = True,
+) -> GenerationSummary:
+    """Append generated items to `out` until each subtask has `target` items there (seed items
+    are not copied in). Gives up on a subtask after `max_attempts_factor` x target calls."""
+    chosen = _chosen_subtasks(seeds, subtasks, target)
     have = _existing(out)
-    ids = {it.id for it in have} | {it.id for it in seeds}
-    tally = {s: SubtaskGeneration(existing=sum(it.subtask == s for it in have)) for s in chosen}
-    next_attempt = {s: 1 + max([it.provenance.attempt or 0 for it in have if it.subtask == s],
-                               default=-1) for s in chosen}
     # No re-asks on a bad reply: the next call (a new seed) is as good a retry, and a re-ask of
     # a reply that ran to max_tokens costs as much again.
     c = client or ModelClient(ModelSettings(model=model, concurrency=8, parse_retries=0),
                               cache=True if cache else None)
-    schemas = {"choice": CHOICE_SCHEMA, "statement": STATEMENT_SCHEMA}
-
-    async def one(subtask: str, attempt: int) -> None:
-        kind, examples, msgs = generation_request(seeds, subtask, attempt, seed, shots)
-        params = GenerationParams(temperature=temperature, max_tokens=360, repeat_penalty=1.1,
-                                  seed=derive_seed(seed, "generate", subtask, attempt),
-                                  json_schema=schemas[kind])
-        t = tally[subtask]
-        t.calls += 1
-        try:
-            done = await c.complete(msgs, params, tags={"generate": subtask, "attempt": attempt})
-        except ParseFailure:
-            t.parse_failures += 1
-            return
-        data = done.parsed
-        body = json.dumps(data.get("choices") or data.get("statement"))
-        prov = Provenance(source="generated", model=c.name, from_items=[e.id for e in examples],
-                          prompt=f"generate_{kind}", sample_seed=params.seed, attempt=attempt,
-                          created_at=now_iso())
-        if _too_long(data) or any(len(opt.strip()) < 3 for opt in data.get("choices") or []):
-            t.invalid += 1
-            return
-        try:
-            item = BenchItem(id=content_id(subtask, data["question"], body), subtask=subtask,
-                             provenance=prov, **data)
-        except ValidationError:
-            t.invalid += 1
-            return
-        if item.id in ids or t.total >= target:
-            t.exact_duplicates += item.id in ids
-            return
-        ids.add(item.id)
-        write_items(out, [item], append=True)
-        t.generated += 1
-        advance(1)
-
-    async def fill() -> None:
-        while True:
-            batch = []
-            for s in chosen:
-                need = target - tally[s].total
-                budget = max_attempts_factor * target - tally[s].calls
-                for _ in range(max(0, min(need, budget))):
-                    batch.append((s, next_attempt[s]))
-                    next_attempt[s] += 1
-            if not batch:
-                return
-            await asyncio.gather(*(one(s, a) for s, a in batch))
-
-    total_needed = sum(max(0, target - t.existing) for t in tally.values())
+    filling = Filling(seeds, out, c, chosen, target, seed, shots, temperature,
+                      max_attempts_factor, have)
+    total_needed = sum(max(0, target - t.existing) for t in filling.tally.values())
     with progress_bar(f"generate {c.name}" if progress else None, total_needed) as advance:
-        run_sync(fill())
-    return GenerationSummary(out=str(out), model=c.name, target=target, per_subtask=tally)
+        filling.advance = advance
+        run_sync(filling.fill())
+    return GenerationSummary(out=str(out), model=c.name, target=target,
+                             per_subtask=filling.tally)

@@ -156,25 +156,18 @@ def validate_items(
     return summary
 
 
-def _validate(
-    source: Path, out: Path | None, judges: list[str] | None, dedup_threshold: float,
-    min_agreement: float, judge_samples: int, reference: list[BenchItem] | None, seed: int,
-    cache: bool, clients: dict[str, ModelClient] | None, progress: bool,
-    on_call: OnCall | None,
-) -> ValidationSummary:
-    if clients is None:
-        names = [j.strip() for j in (judges if judges is not None else ["local"]) if j.strip()]
-        clients = {n: ModelClient(ModelSettings(model=n, concurrency=8),
-                                  cache=True if cache else None, on_call=on_call)
-                   for n in names}
-    good, bad = check_lines(source)
-    items = [it for _, it in good]
-    counts = {s: SubtaskCounts() for s in SUBTASKS}
-    for it in items:
-        counts[it.subtask].input += 1
+def _judge_clients(judges: list[str] | None, cache: bool, on_call: OnCall | None
+                   ) -> dict[str, ModelClient]:
+    names = [j.strip() for j in (judges if judges is not None else ["local"]) if j.strip()]
+    return {n: ModelClient(ModelSettings(model=n, concurrency=8), cache=True if cache else None,
+                           on_call=on_call) for n in names}
 
-    rejected: list[BenchItem] = []
-    dups = near_duplicates(items, dedup_threshold, reference)
+
+def _drop_near_duplicates(items: list[BenchItem], threshold: float,
+                          reference: list[BenchItem] | None, counts: dict[str, SubtaskCounts],
+                          rejected: list[BenchItem]) -> list[BenchItem]:
+    """The items that are no near-duplicate; the others go to `rejected`, with the reason."""
+    dups = near_duplicates(items, threshold, reference)
     survivors: list[BenchItem] = []
     for it in items:
         if it.id in dups:
@@ -182,46 +175,73 @@ def _validate(
             counts[it.subtask].near_duplicates += 1
             rejected.append(it.model_copy(update={"validation": Validation(
                 status="rejected", near_duplicate_of=other, similarity=round(sim, 4),
-                reasons=[f"near-duplicate of {other} (cosine {sim:.3f} >= {dedup_threshold})"])}))
+                reasons=[f"near-duplicate of {other} (cosine {sim:.3f} >= {threshold})"])}))
         else:
             survivors.append(it)
+    return survivors
 
+
+def judge_verdict(item: BenchItem, answers: dict[str, list[str | None]],
+                  min_agreement: float) -> Validation:
+    """Keep or reject one item by its judges' answers: agreement (share of judges whose majority
+    is the label), label confidence (share of parsed answers equal to it), and the reasons."""
+    agree = [name for name in answers if _majority_agrees(answers[name], item.answer)]
+    parsed = [a for row in answers.values() for a in row if a is not None]
+    agreement = len(agree) / len(answers) if answers else None
+    confidence = sum(a == item.answer for a in parsed) / len(parsed) if parsed else None
+    reasons = []
+    for name, row in answers.items():
+        if name in agree:
+            continue
+        if all(a is None for a in row):
+            reasons.append(f"judge {name}: unparseable answer")
+        else:
+            reasons.append(f"judge {name} answered {'/'.join(str(a) for a in row)}, "
+                           f"label is {item.answer}")
+    ok = agreement is None or agreement >= min_agreement
+    return Validation(status="kept" if ok else "rejected", judge_answers=answers,
+                      agreement=agreement, label_confidence=confidence,
+                      reasons=[] if ok else reasons)
+
+
+def _output_paths(source: Path, out: Path | None) -> tuple[Path, Path, Path]:
+    """Kept items (default SOURCE.kept.jsonl), rejected ones and the summary beside them."""
+    out = out or source.with_name(source.name.removesuffix(".jsonl") + ".kept.jsonl")
+    base = out.with_name(out.name.removesuffix(".jsonl").removesuffix(".kept"))
+    return out, base.with_name(base.name + ".rejected.jsonl"), base.with_name(
+        base.name + ".summary.json")
+
+
+def _validate(
+    source: Path, out: Path | None, judges: list[str] | None, dedup_threshold: float,
+    min_agreement: float, judge_samples: int, reference: list[BenchItem] | None, seed: int,
+    cache: bool, clients: dict[str, ModelClient] | None, progress: bool,
+    on_call: OnCall | None,
+) -> ValidationSummary:
+    if clients is None:
+        clients = _judge_clients(judges, cache, on_call)
+    good, bad = check_lines(source)
+    items = [it for _, it in good]
+    counts = {s: SubtaskCounts() for s in SUBTASKS}
+    for it in items:
+        counts[it.subtask].input += 1
+    rejected: list[BenchItem] = []
+    survivors = _drop_near_duplicates(items, dedup_threshold, reference, counts, rejected)
     votes = run_sync(_judge_all(clients, survivors, judge_samples, seed, progress)) \
         if clients and survivors else {}
     failures = {name: sum(v is None for it in survivors for v in votes[it.id][name])
                 for name in clients}
     kept: list[BenchItem] = []
     for it in survivors:
-        answers = votes.get(it.id, {})
-        agree = [name for name in answers if _majority_agrees(answers[name], it.answer)]
-        parsed = [a for row in answers.values() for a in row if a is not None]
-        agreement = len(agree) / len(answers) if answers else None
-        confidence = sum(a == it.answer for a in parsed) / len(parsed) if parsed else None
-        reasons = []
-        for name, row in answers.items():
-            if name in agree:
-                continue
-            if all(a is None for a in row):
-                reasons.append(f"judge {name}: unparseable answer")
-            else:
-                reasons.append(f"judge {name} answered {'/'.join(str(a) for a in row)}, "
-                               f"label is {it.answer}")
-        ok = agreement is None or agreement >= min_agreement
-        v = Validation(status="kept" if ok else "rejected", judge_answers=answers,
-                       agreement=agreement, label_confidence=confidence,
-                       reasons=[] if ok else reasons)
+        v = judge_verdict(it, votes.get(it.id, {}), min_agreement)
         item = it.model_copy(update={"validation": v})
-        if ok:
+        if v.status == "kept":
             counts[it.subtask].kept += 1
             kept.append(item)
         else:
             counts[it.subtask].judge_rejected += 1
             rejected.append(item)
-
-    out = out or source.with_name(source.name.removesuffix(".jsonl") + ".kept.jsonl")
-    base = out.with_name(out.name.removesuffix(".jsonl").removesuffix(".kept"))
-    rejected_path = base.with_name(base.name + ".rejected.jsonl")
-    summary_path = base.with_name(base.name + ".summary.json")
+    out, rejected_path, summary_path = _output_paths(source, out)
     write_items(out, kept)
     write_items(rejected_path, rejected)
     summary = ValidationSummary(
