@@ -11,38 +11,17 @@ import json
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel
-
 from scai.contract.config import ContractConfig
 from scai.contract.constitution import learned_constitution
+from scai.contract.result import Evaluation, Variant
 from scai.contract.simulate import run_once
 from scai.contract.tasks import task_for
 from scai.llm.backend import Backend
 from scai.recording import recorded_run
-from scai.stats import Estimate, mean_ci
+from scai.report.contract import evaluation_page
+from scai.report.export import write_files
+from scai.stats import mean_ci
 from scai.store import RunStore
-
-
-class Variant(BaseModel):
-    """One variant of the task played under the learned constitution, over its runs."""
-
-    name: str
-    prior: bool
-    reason: bool
-    share: Estimate
-    acceptance: Estimate
-    parse_failures: int
-    run_ids: list[str]
-
-
-class Evaluation(BaseModel):
-    """A learned constitution on another task: every variant, and the summary written."""
-
-    constitution: str
-    source_run: str
-    task: str
-    variants: list[Variant]
-    summary: str
 
 
 def evaluate_constitution(
@@ -80,18 +59,11 @@ def evaluate_constitution(
             share=mean_ci([s for s in shares if s is not None]),
             acceptance=mean_ci([a for a in accepts if a is not None]),
             parse_failures=failures, run_ids=ids))
-    lines = [f"# Constitution from {source} on {config.name}", "", f"> {learned.text()}", "",
-             f"Task currencies: {', '.join(config.task.currencies)}; prior: {config.task.prior}.",
-             "", "| variant | share offered (flexible) | acceptance | parse failures |",
-             "|---|---|---|---|"]
-    lines += [f"| {v.name} | {v.share.fmt(3)} | {v.acceptance.fmt(2)} | {v.parse_failures} |"
-              for v in variants]
-    lines += ["", ("Paper (GPT-4): learned selfish principle 0.025-0.036 in distribution, "
-              "0.570-0.663 on unseen currencies (falls back toward the altruistic prior).")]
-    summary = out / "summary.md"
-    summary.write_text("\n".join(lines) + "\n", encoding="utf-8")
     result = Evaluation(constitution=learned.text(), source_run=source, task=config.name,
-                        variants=variants, summary=str(summary))
+                        variants=variants, summary=str(out / "summary.md"))
+    task_line = (f"Task currencies: {', '.join(config.task.currencies)}; "
+                 f"prior: {config.task.prior}.")
+    write_files(evaluation_page(result, task_line), out, markdown="summary.md")
     (out / "evaluation.json").write_text(json.dumps(result.model_dump(), indent=2),
                                          encoding="utf-8")
     return result

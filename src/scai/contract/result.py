@@ -57,3 +57,25 @@ class SimulationResult(BaseModel):
     def final(self) -> Constitution:
         """The last run's learned constitution."""
         return self.runs[-1].final
+
+
+class Variant(BaseModel):
+    """One variant of the task played under the learned constitution, over its runs."""
+
+    name: str
+    prior: bool
+    reason: bool
+    share: Estimate
+    acceptance: Estimate
+    parse_failures: int
+    run_ids: list[str]
+
+
+class Evaluation(BaseModel):
+    """A learned constitution on another task: every variant, and the summary written."""
+
+    constitution: str
+    source_run: str
+    task: str
+    variants: list[Variant]
+    summary: str

@@ -15,7 +15,7 @@ from typing import Any
 from scai.contract.constitution import Constitution, constitution_epoch
 from scai.contract.episode import Episode
 from scai.contract.paper import paper_curves
-from scai.contract.result import RunResult, SimulationResult
+from scai.contract.result import Evaluation, RunResult, SimulationResult
 from scai.contract.tasks import TASKS, Panel, Task
 from scai.report.blocks import (
     Block,
@@ -257,3 +257,13 @@ def constitutions_page(name: str, result: RunResult) -> Page:
         blocks.append(Markdown("Metrics: " + ", ".join(f"{k} {v}" for k, v in shown.items())))
     return Page(title=f"Constitutions of {name}, run {result.run_id} (seed {result.seed})",
                 subtitle="", blocks=blocks)
+
+
+def evaluation_page(ev: Evaluation, task_line: str) -> Page:
+    """summary.md of `evaluate-constitution`: the constitution tested and each variant's result."""
+    rows = [[v.name, v.share.fmt(3), v.acceptance.fmt(2), v.parse_failures] for v in ev.variants]
+    return Page(title=f"Constitution from {ev.source_run} on {ev.task}", subtitle="", blocks=[
+        Markdown(f"> {ev.constitution}"), Markdown(task_line),
+        Table(["variant", "share offered (flexible)", "acceptance", "parse failures"], rows),
+        Markdown("Paper (GPT-4): learned selfish principle 0.025-0.036 in distribution, "
+                 "0.570-0.663 on unseen currencies (falls back toward the altruistic prior).")])
