@@ -1,4 +1,4 @@
-"""`scai drift`: iterated self-training, watched round by round (see docs/supervise-drift.md).
+"""`scai drift`: iterated self-training, watched round by round (see docs/supervise.md).
 
 Modules: `config` (the `kind: drift` config), `run` (the rounds), `result` (what a run finds),
 `outputs` (report.md, drift.png and drift.json, from `scai.report.drift`), `cli` (the command).
