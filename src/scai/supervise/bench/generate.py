@@ -74,6 +74,7 @@ class SubtaskGeneration(BaseModel):
 
     @property
     def total(self) -> int:
+        """Items of this subtask in the output file now."""
         return self.existing + self.generated
 
 

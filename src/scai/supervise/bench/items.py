@@ -102,6 +102,7 @@ class BenchItem(BaseModel):
 
     @property
     def kind(self) -> Literal["choice", "statement"]:
+        """Multiple choice (with `choices`) or a true/false statement."""
         return "choice" if self.choices is not None else "statement"
 
     @property
@@ -133,6 +134,7 @@ def content_id(subtask: str, question: str, body: str) -> str:
 
 
 def now_iso() -> str:
+    """The time now in UTC, ISO 8601 to the second (item provenance)."""
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
 
 

@@ -30,6 +30,7 @@ class Score(BaseModel):
         "always says 'B' or 'true' shows up here, not only as near-chance accuracy.")
 
     def fmt(self) -> str:
+        """`mean [ci_low, ci_high] (n=N)`, or n/a."""
         if self.mean is None:
             return "n/a"
         return f"{self.mean:.2f} [{self.ci_low:.2f}, {self.ci_high:.2f}] (n={self.n})"

@@ -65,10 +65,12 @@ class ValidationSummary(BaseModel):
 
     @property
     def kept(self) -> int:
+        """Items kept, over all subtasks."""
         return sum(c.kept for c in self.per_subtask.values())
 
     @property
     def rejected(self) -> int:
+        """Items rejected (near-duplicates and judge disagreement), over all subtasks."""
         return sum(c.input - c.kept for c in self.per_subtask.values())
 
 

@@ -30,6 +30,7 @@ def slug(name: str) -> str:
 
 
 def proposal_schema(n: int) -> dict:
+    """The JSON schema of a reply proposing up to `n` axes."""
     # "axis" sorts before "meaning": the embedded backend writes keys in sorted order.
     item = {"type": "object", "additionalProperties": False, "required": ["axis", "meaning"],
             "properties": {"axis": {"type": "string", "minLength": 2, "maxLength": 40},
@@ -65,12 +66,14 @@ def merge_proposals(fixed: Sequence[AxisSpec], proposals: Sequence[list[dict]], 
 
 
 def judge_schema(axes: Sequence[AxisSpec]) -> dict:
+    """The JSON schema of a judge's reply: one verdict per axis, keyed by its slug."""
     keys = [slug(a.name) for a in axes]
     return {"type": "object", "additionalProperties": False, "required": keys,
             "properties": {k: {"enum": VERDICTS} for k in keys}}
 
 
 def axes_text(axes: Sequence[AxisSpec]) -> str:
+    """The axes as the judge prompt lists them (slug and description)."""
     return "\n".join(f'- "{slug(a.name)}": {a.description or a.name}' for a in axes)
 
 
@@ -204,6 +207,8 @@ class AxisRow(BaseModel):
 
 def axis_rows(axes: Sequence[AxisSpec], pairs: Sequence[PairScores], sep: Separability,
               n_fixed: int = 0) -> list[AxisRow]:
+    """One report row per axis: the share of pairs each side shows more, the mean signed score
+    with its 95% CI, and the classifier's weight; the first `n_fixed` axes are the fixed ones."""
     rows = []
     for i, axis in enumerate(axes):
         k = slug(axis.name)

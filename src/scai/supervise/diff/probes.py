@@ -23,6 +23,7 @@ class Probe(BaseModel):
 
 
 def default_probes_path() -> Path:
+    """The shipped probe set (`scai/data/supervise/probes.yaml`)."""
     return Path(str(resources.files("scai.data") / "supervise" / "probes.yaml"))
 
 

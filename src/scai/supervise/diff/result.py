@@ -18,6 +18,7 @@ class Failures(BaseModel):
 
     @property
     def total(self) -> int:
+        """All unusable replies together."""
         return self.cluster_names + self.axis_proposals + self.judgements
 
 

@@ -26,10 +26,12 @@ class Answer(BaseModel):
 
     @property
     def key(self) -> str:
+        """This answer's step key (side/probe/sample)."""
         return answer_key(self.side, self.prompt_id, self.sample)
 
 
 def answer_key(side: str, prompt_id: str, sample: int) -> str:
+    """The step key of one sampled answer: `side/prompt_id/sample` (stable: runs resume by it)."""
     return f"{side}/{prompt_id}/{sample}"
 
 

@@ -45,10 +45,12 @@ NAME_SCHEMA = {
 
 
 def digest(*parts: object) -> str:
+    """A short stable hash of `parts`, for step keys that must change when their inputs do."""
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:10]
 
 
 def clip(text: str, n: int = 320) -> str:
+    """`text` on one line, at most `n` characters."""
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 3] + "..."
 
@@ -95,6 +97,7 @@ class ClusterName(BaseModel):
 
     @classmethod
     def from_reply(cls, r: dict) -> ClusterName:
+        """From the supervisor's parsed reply (its field names), stripped."""
         return cls(name=r["cluster_name"].strip(), description=r["description"].strip(),
                    difference=r["difference"].strip(),
                    alignment_relevant=r["is_alignment_relevant"],
