@@ -6,9 +6,10 @@ from scai.converse.judge import Judgement
 from scai.converse.judging import judge_steps
 from scai.converse.result import ConverseResult, ConverseRun, judged_scores
 from scai.converse.runner import run_converse
-from scai.converse.scenario import AgentSpec, ConverseConfig, Deliberation, JudgeSpec, Metric
+from scai.converse.scenario import AgentSpec, ConverseConfig, Deliberation
 from scai.converse.transcript import Statement, Transcript
 from scai.converse.turns import TURN_POLICIES, TurnTaking, turn_policy
+from scai.rubric import JudgeSpec, Metric
 
 __all__ = [
     "TURN_POLICIES", "AgentSpec", "Conversation", "ConverseConfig", "ConverseResult",

@@ -10,7 +10,7 @@ from scai.converse.agent import PROMPTS, render_statement
 from scai.converse.transcript import Transcript
 from scai.errors import ParseFailure
 from scai.llm import GenerationParams, Message, ModelClient
-from scai.rubric import JudgeSpec, metric_lines, scores_schema
+from scai.rubric import JudgeSpec
 
 MAX_TRANSCRIPT_CHARS = 14000
 
@@ -43,36 +43,6 @@ DONE_SCHEMA = {
     "properties": {"finished": {"type": "boolean"}, "reason": {"type": "string"}},
     "required": ["finished", "reason"],
 }
-
-
-async def judge_run(
-    spec: JudgeSpec, client: ModelClient, transcript: Transcript, *, seed: int,
-    params: GenerationParams | None = None,
-) -> Judgement:
-    """Summary (free text), then scores (structured); a parse failure becomes `error`."""
-    text = transcript_text(transcript)
-    base = (params or GenerationParams()).model_copy(update={"seed": seed, "temperature": 0.2})
-    system = Message(role="system", content=spec.instructions)
-    summary = await client.complete(
-        [system, Message(role="user", content=PROMPTS["judge_summary"].render(transcript=text))],
-        base.model_copy(update={"max_tokens": 220}),
-    )
-    judgement = Judgement(judge=spec.name, summary=summary.text.strip())
-    if not spec.metrics:
-        return judgement
-    rubric = metric_lines(spec)
-    try:
-        scored = await client.complete(
-            [system, Message(role="user", content=PROMPTS["judge_scores"].render(
-                transcript=text, metrics=rubric))],
-            base.model_copy(update={"max_tokens": 320, "json_schema": scores_schema(spec)}),
-        )
-    except ParseFailure as exc:
-        judgement.error = str(exc)
-        return judgement
-    judgement.scores = {k: int(v) for k, v in scored.parsed["scores"].items()}
-    judgement.rationale = scored.parsed.get("rationale", "")
-    return judgement
 
 
 async def judge_finished(

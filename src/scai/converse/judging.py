@@ -1,8 +1,8 @@
 """The judges of a run, as keyed steps: the final judgements (summary, then scores) and the
 judge that may end a conversation early. Both are logged and replayed like every other step.
 
-The messages and seeds are exactly those `judge.judge_run` and `judge.judge_finished` send
-(recorded runs replay them from the cache); only the step log around them is added here.
+The messages and seeds are exactly those the judges sent before judgements became steps (recorded
+runs replay them from the cache); only the step log around them is added here.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from __future__ import annotations
 from scai.converse.agent import PROMPTS
 from scai.converse.conversation import JudgeDone
 from scai.converse.floor import Tally
-from scai.converse.judge import Judgement, judge_finished, scores_schema, transcript_text
+from scai.converse.judge import Judgement, judge_finished, transcript_text
 from scai.converse.keys import judge_key
-from scai.converse.scenario import ConverseConfig, JudgeSpec
+from scai.converse.scenario import ConverseConfig
 from scai.converse.transcript import Transcript
 from scai.llm import GenerationParams, Message, ModelClient
+from scai.rubric import JudgeSpec, scores_schema
 from scai.steps import ClientPool, Counts, KeyedLog, derive_seed, keyed_call
 
 

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 
 from scai.config import ConfigModel
 from scai.llm import GenerationParams, ModelSettings
-from scai.rubric import JudgeSpec, Metric  # noqa: F401 (the shared judge rubric; re-exported)
+from scai.rubric import JudgeSpec
 
 
 def check_template(text: str | None, allowed: set[str], where: str) -> None:
