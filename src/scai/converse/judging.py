@@ -15,7 +15,7 @@ from scai.converse.keys import judge_key
 from scai.converse.scenario import ConverseConfig
 from scai.converse.transcript import Transcript
 from scai.llm import GenerationParams, Message, ModelClient
-from scai.rubric import JudgeSpec, scores_schema
+from scai.rubric import JudgeSpec, metric_lines, scores_schema
 from scai.steps import ClientPool, Counts, KeyedLog, derive_seed, keyed_call
 
 
@@ -36,7 +36,7 @@ async def judge_steps(
     judgement = Judgement(judge=spec.name, summary=summary.text.strip())
     if not spec.metrics:
         return judgement
-    rubric = "\n".join(f"- {m.name} ({m.min}-{m.max}): {m.description}" for m in spec.metrics)
+    rubric = metric_lines(spec)
     scored = await keyed_call(
         client, log, judge_key(spec.name, "scores"),
         [system, Message(role="user", content=PROMPTS["judge_scores"].render(
