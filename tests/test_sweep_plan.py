@@ -232,8 +232,8 @@ def test_a_ray_address_nobody_answers_at_is_one_line_not_a_hang(tmp_path):
 
 
 def test_every_finite_number_of_a_result_becomes_a_named_metric():
-    from scai.stats import mean_ci
     from scai.kinds import scalars
+    from scai.stats import mean_ci
 
     found = scalars({"acceptance": 0.5, "games": 8, "ok": True, "gap": None,
                      "bad": float("nan"), "text": "x",
