@@ -112,7 +112,7 @@ def test_supervise_results_render_as_tables_curves_and_images(ui_env):
     at = page(ui_env.bench)
     assert "value_stability" in table_text(at) and len(at.image) >= 1
     at = page(ui_env.drift)
-    assert "Drift by round" in texts(at) and len(at.image) >= 3  # distance, shift, bench
+    assert "Drift by round" in texts(at) and len(at.image) >= 1  # one figure: distance, shift, bench
 
 
 def test_a_kind_without_its_own_page_gets_the_generic_one(ui_env):

@@ -103,6 +103,67 @@ def _map_png(path: Path) -> Path:
     return path
 
 
+def _est(mean: float, lo: float, hi: float):
+    from scai.stats import Estimate
+
+    return Estimate(n=8, mean=mean, sem=0.1, ci_low=lo, ci_high=hi)
+
+
+def _diff_result(map_png: Path):
+    """A small `scai diff` result (two clusters, one axis) naming the stand-in map."""
+    from scai.supervise.diff import AxisRow, ClusterRow, DiffResult, Example, Failures, Separability
+    from scai.supervise.diff.statistics import Clustering
+
+    sep = Separability(features="axes", accuracy=0.81, folds=[0.8, 0.82], ci=None, p_value=0.01)
+    rows = [ClusterRow(id=0, size=5, n_a=4, n_b=1, share_a=0.8, share_b=0.2,
+                       expected_share_a=0.5, odds_ratio=4.0, p_value=0.01, p_adjusted=0.04,
+                       significant=True, name="refuses politely", examples=[Example(
+                           side="short", prompt_id="p1", prompt="Help?", text="No, sorry.")]),
+            ClusterRow(id=1, size=3, n_a=1, n_b=2, share_a=1 / 3, share_b=2 / 3,
+                       expected_share_a=0.5, odds_ratio=0.5, p_value=0.6, p_adjusted=0.6,
+                       significant=False, name="answers tersely")]
+    return DiffResult(
+        run_id=None, labels=("short", "long"), n_prompts=4, samples=2, n_answers=16,
+        embedding_distance=0.31, embedding_distance_ci=_est(0.31, 0.2, 0.4),
+        energy_distance=0.12, energy_p_value=0.01, energy_permutations=99,
+        expected_share_a=0.5, clustering=Clustering(labels=[0] * 8 + [1] * 8, k=2,
+                                                    method="kmeans", criterion="silhouette",
+                                                    silhouette=0.3),
+        correction="holm", alpha=0.05, clusters=rows,
+        axes=[AxisRow(name="verbosity", description="how long", mean_score_a=0.1,
+                      mean_score_b=0.6, mean_score=_est(-0.5, -0.7, -0.3), coefficient=-1.2,
+                      disagreements=1, judged=8)],
+        separability=sep, embedding_separability=sep.model_copy(update={"features": "embeddings"}),
+        failures=Failures(), map_png=str(map_png))
+
+
+def _bench_result():
+    """A `scai bench` result over two subtasks."""
+    from scai.supervise.bench.result import BenchResult, Score
+
+    score = Score(mean=0.4, ci_low=0.2, ci_high=0.6, n=10, answers=10, parse_failures=1,
+                  parsed_mean=0.44, parsed_ci_low=0.2, parsed_ci_high=0.7, parsed_n=9,
+                  chance=0.25, longest_choice=None)
+    return BenchResult(model="local", samples=1, seed=0, temperature=0.0, overall=score,
+                       per_subtask={"self_prediction": score, "value_stability": score})
+
+
+def _drift_result(out: Path):
+    """A `scai drift` result: three rounds, each compared with round 0 and the previous one."""
+    from scai.supervise.drift import Comparison, DriftResult, RoundResult
+
+    def comp(k: int) -> Comparison:
+        return Comparison(versus="round 0", embedding_distance=0.1 * k,
+                          embedding_distance_ci=(0.05 * k, 0.15 * k), energy_distance=0.3,
+                          energy_p_value=0.01, cluster_shift=0.2 * k, significant_clusters=k,
+                          clusters=3, axis_accuracy=0.6, embedding_accuracy=0.7)
+    rounds = [RoundResult(round=0, model="hf:base", bench={"overall": 0.5})]
+    rounds += [RoundResult(round=k, model=f"hf:r{k}", vs_base=comp(k), vs_prev=comp(1),
+                           bench={"overall": 0.5 - 0.1 * k}) for k in (1, 2)]
+    return DriftResult(run_id=None, out_dir=str(out), method="sft", report="", plot=None,
+                       rounds=rounds)
+
+
 def _broken_runs(root: Path, contract_id: str, converse_id: str, png: Path) -> dict[str, str]:
     from scai.store import RunStore
 
@@ -118,42 +179,21 @@ def _broken_runs(root: Path, contract_id: str, converse_id: str, png: Path) -> d
     for e in store.events(converse_id, "step"):
         no_transcript.log("step", e.payload, key=e.key)
     no_transcript.finish("completed", summary={"out_dir": str(root / "gone")})
+    ids: dict[str, str] = {}
     unknown = store.create_run("mystery", {"kind": "mystery", "knob": 3}, name="odd")
     unknown.log("result", {"answer": 42, "rows": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]})
     unknown.finish("completed")
     interrupted = store.create_run("contract", source.config, name="cut-short")
     interrupted.log("constitution", {"principles": ["Share fairly."], "epoch": 0}, key="c0")
     interrupted.finish("interrupted", error="interrupted by the user (Ctrl-C)")
-    diff = store.create_run("diff", {"kind": "diff", "a": "local", "b": "local"}, name="diff-demo")
-    # supervise results in the shapes `scai diff`, `scai bench` and `scai drift` log (abridged)
-    diff.log("result", {
-        "labels": ["short", "long"], "n_answers": 16, "embedding_distance": 0.31,
-        "energy_distance": 0.12, "energy_p_value": 0.01, "expected_share_a": 0.5,
-        "separability": {"accuracy": 0.81}, "embedding_separability": {"accuracy": 0.9},
-        "map_png": str(png),
-        "clusters": [{"id": 0, "size": 5, "n_a": 4, "n_b": 1, "share_a": 0.8, "p_adjusted": 0.04,
-                      "significant": True, "name": "refuses politely", "examples": [
-                          {"side": "short", "prompt": "Help?", "text": "No, sorry."}]},
-                     {"id": 1, "size": 3, "n_a": 1, "n_b": 2, "name": "answers tersely"}],
-        "axes": [{"name": "verbosity", "description": "how long", "coefficient": -1.2,
-                  "mean_score": {"n": 8, "mean": -0.5, "sem": 0.1, "ci_low": -0.7,
-                                 "ci_high": -0.3}}]})
-    diff.finish("completed")
-    bench = store.create_run("bench", {"kind": "bench", "model": "local"}, name="bench-demo")
-    score = {"mean": 0.4, "ci_low": 0.2, "ci_high": 0.6, "n": 10, "answers": 10,
-             "parse_failures": 1, "parsed_mean": 0.44, "chance": 0.25}
-    bench.log("result", {"model": "local", "samples": 1, "seed": 0, "temperature": 0.0,
-                         "per_subtask": {"self_prediction": score, "value_stability": score},
-                         "overall": score})
-    bench.finish("completed")
-    drift = store.create_run("drift", {"kind": "drift"}, name="drift-demo")
-    drift.log("result", {"method": "sft", "out_dir": str(root / "drift"), "report": "",
-                         "plot": None, "rounds": [
-        {"round": k, "model": f"hf:r{k}", "examples": 4, "training": {"loss": 2 - k / 2},
-         "vs_base": {"embedding_distance": 0.1 * k, "cluster_shift": 0.2 * k},
-         "vs_prev": {"embedding_distance": 0.1, "cluster_shift": 0.2},
-         "bench": {"overall": 0.5 - 0.1 * k}} for k in range(3)]})
-    drift.finish("completed")
+    # supervise results as `scai diff`, `scai bench` and `scai drift` log them: their models
+    for kind, name, result in (("diff", "diff-demo", _diff_result(png)),
+                               ("bench", "bench-demo", _bench_result()),
+                               ("drift", "drift-demo", _drift_result(root / "drift"))):
+        run = store.create_run(kind, {"kind": kind}, name=name)
+        run.log("result", result.model_dump(mode="json"))
+        run.finish("completed")
+        ids[kind] = run.id
     running = store.create_run("contract", source.config, name="still-going")
     running.log("constitution", {"principles": ["Be kind."], "epoch": 0}, key="c0")
     with sqlite3.connect(root / "scai.sqlite") as db:  # damage two payloads, as a crash might
@@ -162,8 +202,7 @@ def _broken_runs(root: Path, contract_id: str, converse_id: str, png: Path) -> d
         db.execute("UPDATE events SET payload = '{\"principles\": [\"cut' WHERE run_id = ? AND "
                    "type = 'constitution' AND key = 'c1'", (garbled.id,))
     return {"garbled": garbled.id, "no_transcript": no_transcript.id, "unknown": unknown.id,
-            "interrupted": interrupted.id, "diff": diff.id, "running": running.id,
-            "bench": bench.id, "drift": drift.id}
+            "interrupted": interrupted.id, "running": running.id, **ids}
 
 
 def build(base: Path) -> UiStore:
