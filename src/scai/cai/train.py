@@ -253,10 +253,9 @@ def write_training_log(stages: list[StageResult], out: Path) -> tuple[Path, Path
         w.writerows(rows)
     if not rows:
         return csv_path, None
-    import matplotlib
+    from scai.report.figures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     panels = [("loss", "loss"), ("reward_margin", "DPO reward margin"),
               ("reward_accuracy", "DPO reward accuracy")]

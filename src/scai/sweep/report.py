@@ -113,10 +113,9 @@ def _markdown(name: str, params: list[str], metrics: list[str], records: list[Ru
 def _plot(metric: str, params: list[str], done: list[RunRecord], out: Path) -> Path | None:
     if not params or not any(metric in r.metrics for r in done):
         return None
-    import matplotlib
+    from scai.report.figures import pyplot
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(params), figsize=(4.2 * len(params), 3.4), squeeze=False)
     for ax, param in zip(axes[0], params, strict=True):
