@@ -15,6 +15,7 @@ import numpy as np
 from scai.llm import ModelClient, ModelSettings
 from scai.llm.backend import Backend
 from scai.recording import call_logger, recorded_run
+from scai.steps import KeyedLog
 from scai.store.runs import Run, RunStore
 from scai.supervise.diff.axes import AxisRow, Separability, axis_rows, merge_proposals, slug
 from scai.supervise.diff.axes import separability as fit_separability
@@ -233,10 +234,6 @@ def compare(
     return result
 
 
-def _answers_done(run: Run) -> dict[str, Answer]:
-    return {e.key: Answer(**e.payload) for e in run.events("answer") if e.key is not None}
-
-
 def run_diff(
     cfg: DiffConfig, store: RunStore | None = None, *, out_dir: Path | None = None,
     cache: bool = True, resume: str | None = None, backend: Backend | None = None,
@@ -250,15 +247,14 @@ def run_diff(
     for side in (cfg.a, cfg.b):
         system_prompt(side)  # a missing constitution file fails here, before a run exists
     with recorded_run(store, "diff", cfg, name=cfg.name, resume=resume) as run:
-        done = _answers_done(run)
+        answers = KeyedLog(run, "answer")
         sides = []
         for side in (cfg.a, cfg.b):
             client = _client(side.model, cache, run, backend)
             sides.append(sample_answers(
                 side, probes, cfg.samples, cfg.seed, client=client, temperature=cfg.temperature,
                 max_tokens=cfg.max_tokens, repeat_penalty=cfg.repeat_penalty,
-                done={k: v for k, v in done.items() if v.side == side.label},
-                on_answer=lambda a: run.log("answer", a.model_dump(), key=a.key),
+                log=answers,
                 progress=f"sampling {side.label}" if progress else None))
         target = Path(out_dir or cfg.out or run.dir)
         result = compare(

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from pydantic import BaseModel
 
 from scai.config import parse_yaml
 from scai.datafiles import read_text
 from scai.errors import ConfigError, ModelError
-from scai.llm import ChatRequest, GenerationParams, Message, ModelClient
+from scai.llm import GenerationParams, Message, ModelClient
+from scai.steps import KeyedLog, keyed_call
 from scai.supervise.diff.config import DiffSide
 from scai.supervise.diff.probes import Probe
 
@@ -62,66 +61,51 @@ def system_prompt(side: DiffSide) -> str | None:
     return "\n\n".join(parts) or None
 
 
-def sample_requests(
-    side: DiffSide, probes: list[Probe], samples: int, params: GenerationParams, *,
-    done: set[str] = frozenset(),
-) -> list[ChatRequest]:
-    """The calls still to make for one side: one per (probe, sample) whose key is not done."""
-    system = system_prompt(side)
-    requests = []
-    for probe in probes:
-        messages = [Message(role="system", content=system)] if system else []
-        messages.append(Message(role="user", content=probe.text))
-        for k in range(samples):
-            key = answer_key(side.label, probe.id, k)
-            if key not in done:
-                requests.append(ChatRequest(messages=messages, params=params, sample_index=k,
-                                            tags={"key": f"sample/{key}", "answer": key}))
-    return requests
-
-
 def sample_answers(
     side: DiffSide, probes: list[Probe], samples: int, seed: int, *,
     client: ModelClient | None = None, temperature: float = 0.8, max_tokens: int = 160,
-    repeat_penalty: float = 1.1, done: dict[str, Answer] | None = None,
-    on_answer: Callable[[Answer], None] | None = None, progress: str | None = None,
+    repeat_penalty: float = 1.1, log: KeyedLog | None = None, progress: str | None = None,
 ) -> list[Answer]:
     """K answers per probe from one side, in probe/sample order.
 
-    `done` holds answers already made (a resumed run); only the others are requested, and
-    each new one is passed to `on_answer` as soon as it exists. A failed call raises ModelError.
+    Each answer is a keyed step (`side/probe/sample`) in `log` (a run's `answer` events): a
+    resumed run replays the ones already there and asks only for the others; each new one is
+    logged the moment it exists. A failed call raises ModelError.
     """
-    done = dict(done or {})
+    log = log if log is not None else KeyedLog()
     client = client or ModelClient(side.model)
     params = GenerationParams(temperature=temperature, max_tokens=max_tokens, seed=seed,
                               repeat_penalty=repeat_penalty)
-    by_id = {p.id: p for p in probes}
-    requests = sample_requests(side, probes, samples, params, done=set(done))
+    system = system_prompt(side)
+    jobs = [(probe, k) for probe in probes for k in range(samples)]
+    todo = sum(answer_key(side.label, p.id, k) not in log for p, k in jobs)
 
-    async def go() -> None:
+    async def go() -> list[Answer]:
         import asyncio
 
         from scai.progress import progress_bar
 
-        with progress_bar(progress, len(requests)) as advance:
-            async def one(req: ChatRequest) -> None:
-                completion = await client.complete(req.messages, req.params,
-                                                   sample_index=req.sample_index, tags=req.tags)
-                _, pid, k = req.tags["answer"].rsplit("/", 2)
-                probe = by_id[pid]
-                answer = Answer(side=side.label, prompt_id=pid, prompt=probe.text,
-                                domain=probe.domain, sample=int(k), text=completion.text.strip())
-                done[answer.key] = answer
-                if on_answer is not None:
-                    on_answer(answer)
-                advance(1)
+        with progress_bar(progress, todo) as advance:
+            async def one(probe: Probe, k: int) -> Answer:
+                key = answer_key(side.label, probe.id, k)
+                fresh = key not in log
+                messages = [Message(role="system", content=system)] if system else []
+                messages.append(Message(role="user", content=probe.text))
+                answer = Answer(side=side.label, prompt_id=probe.id, prompt=probe.text,
+                                domain=probe.domain, sample=k, text="")
+                step = await keyed_call(
+                    client, log, key, messages, params, sample_index=k, kind="answer",
+                    tags={"key": f"sample/{key}", "answer": key}, clean=str.strip,
+                    extra=answer.model_dump(exclude={"text"}))
+                if fresh:
+                    advance(1)
+                return answer.model_copy(update={"text": step.text})
 
-            await asyncio.gather(*(one(r) for r in requests))
+            return list(await asyncio.gather(*(one(p, k) for p, k in jobs)))
 
     from scai.llm import run_sync
 
     try:
-        run_sync(go())
+        return run_sync(go())
     except ModelError as exc:
         raise ModelError(f"sampling side {side.label!r}: {exc}") from exc
-    return [done[answer_key(side.label, p.id, k)] for p in probes for k in range(samples)]
