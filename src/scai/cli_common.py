@@ -32,6 +32,18 @@ RunsDir = typer.Option(
 SetOpt = typer.Option(None, "--set", help="Override a config value: --set a.b=VALUE (repeatable).")
 ResumeOpt = typer.Option(None, "--resume", help="Resume this run id (or prefix).")
 NoCacheOpt = typer.Option(False, "--no-cache", help="Do not read or write the response cache.")
+RunsOpt = typer.Option(1, "--runs", "-n", min=1, help="Independent runs (seeds S, S+1, ...).")
+SeedOpt = typer.Option(None, "--seed", help="Base seed (default: the file's).")
+
+
+def model_option(help: str = "Model string (see `scai models`).") -> Any:
+    """`--model/-m`, with what the model is used for in this command."""
+    return typer.Option(None, "--model", "-m", help=help)
+
+
+def out_option(help: str = "Where reports and plots go.") -> Any:
+    """`--out`, with what the command writes there."""
+    return typer.Option(None, "--out", help=help)
 
 
 def run_overrides(overrides: list[str] | None, seed: int | None = None,

@@ -6,76 +6,82 @@ from pathlib import Path
 
 import typer
 
+from scai.cli_common import (
+    NoCacheOpt,
+    ResumeOpt,
+    RunsDir,
+    RunsOpt,
+    SeedOpt,
+    SetOpt,
+    model_option,
+    open_store,
+    out,
+    out_option,
+    print_table,
+    run_overrides,
+)
+
+
+def simulate(
+    config: Path = typer.Argument(..., help="A `kind: contract` config file."),
+    runs: int = RunsOpt,
+    seed: int | None = SeedOpt,
+    model: str | None = model_option("Model for every role."),
+    out_dir: Path | None = out_option("Where reports and plots go."),
+    overrides: list[str] | None = SetOpt,
+    resume: str | None = ResumeOpt,
+    no_cache: bool = NoCacheOpt,
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Run a Social Contract simulation: users teach the assistant its constitution."""
+    from scai.contract import simulate as run_simulation
+    from scai.contract.tasks import task_for
+    from scai.kinds import load_config
+
+    cfg = load_config(config, run_overrides(overrides, seed, model), kind="contract")
+    sim = run_simulation(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
+                         cache=not no_cache)
+    metrics = [k for k in task_for(cfg.task).brief if k in sim.aggregate]
+    epochs = len(next(iter(sim.aggregate.values()))) if sim.aggregate else 0
+    print_table(["epoch", *metrics], ([str(i), *(sim.aggregate[k][i].fmt() for k in metrics)]
+                                      for i in range(epochs)))
+    for r in sim.runs:
+        out.print(f"run {r.run_id}: {r.episodes_run} episodes played, {r.episodes_replayed} "
+                  f"replayed, {r.model_calls} model calls, {r.parse_failures} parse failures",
+                  markup=False)
+    out.print(f"reports in {sim.out_dir} (summary: {sim.summary})", markup=False)
+    if sim.plot:
+        out.print(f"plot: {sim.plot}", markup=False)
+    out.print("[bold]learned constitution[/] (last run):")
+    out.print(sim.final.text(), markup=False)
+
+def evaluate_constitution(
+    run: str = typer.Argument(..., help="A finished contract run (id, prefix or `latest`)."),
+    task: Path = typer.Option(..., "--task", help="A `kind: contract` config to test it on."),
+    runs: int = typer.Option(1, "--runs", "-n", min=1),
+    seed: int | None = typer.Option(None, "--seed"),
+    model: str | None = typer.Option(None, "--model", "-m"),
+    out_dir: Path | None = typer.Option(None, "--out"),
+    overrides: list[str] | None = SetOpt,
+    no_cache: bool = NoCacheOpt,
+    runs_dir: Path | None = RunsDir,
+) -> None:
+    """Test a learned constitution on another task (e.g. unseen currencies): with and
+    without the prior, with and without asking for a reason."""
+    from scai.contract.evaluate import evaluate_constitution as evaluate
+    from scai.kinds import load_config
+
+    cfg = load_config(task, run_overrides(overrides, seed, model), kind="contract")
+    result = evaluate(run, cfg, open_store(runs_dir), runs=runs, out_dir=out_dir,
+                      cache=not no_cache)
+    print_table(["variant", "share offered (flexible)", "acceptance", "parse failures"],
+                ([v.name, v.share.fmt(3), v.acceptance.fmt(2), str(v.parse_failures)]
+                 for v in result.variants))
+    out.print(f"constitution tested: {result.constitution}", markup=False)
+    out.print(f"report: {result.summary}", markup=False)
+
 
 def register(app: typer.Typer) -> None:
-    """Add the contract commands to the `scai` app."""
-    from scai.cli_common import (
-        NoCacheOpt,
-        ResumeOpt,
-        RunsDir,
-        SetOpt,
-        open_store,
-        out,
-        print_table,
-        run_overrides,
-    )
-
-    @app.command()
-    def simulate(
-        config: Path = typer.Argument(..., help="A `kind: contract` config file."),
-        runs: int = typer.Option(1, "--runs", "-n", min=1, help="Independent runs (seeds S, S+1, ...)."),
-        seed: int | None = typer.Option(None, "--seed", help="Base seed (default: the file's)."),
-        model: str | None = typer.Option(None, "--model", "-m", help="Model for every role."),
-        out_dir: Path | None = typer.Option(None, "--out", help="Where reports and plots go."),
-        overrides: list[str] | None = SetOpt,
-        resume: str | None = ResumeOpt,
-        no_cache: bool = NoCacheOpt,
-        runs_dir: Path | None = RunsDir,
-    ) -> None:
-        """Run a Social Contract simulation: users teach the assistant its constitution."""
-        from scai.contract import simulate as run_simulation
-        from scai.contract.tasks import task_for
-        from scai.kinds import load_config
-
-        cfg = load_config(config, run_overrides(overrides, seed, model), kind="contract")
-        sim = run_simulation(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
-                             cache=not no_cache)
-        metrics = [k for k in task_for(cfg.task).brief if k in sim.aggregate]
-        epochs = len(next(iter(sim.aggregate.values()))) if sim.aggregate else 0
-        print_table(["epoch", *metrics], ([str(i), *(sim.aggregate[k][i].fmt() for k in metrics)]
-                                          for i in range(epochs)))
-        for r in sim.runs:
-            out.print(f"run {r.run_id}: {r.episodes_run} episodes played, {r.episodes_replayed} "
-                      f"replayed, {r.model_calls} model calls, {r.parse_failures} parse failures",
-                      markup=False)
-        out.print(f"reports in {sim.out_dir} (summary: {sim.summary})", markup=False)
-        if sim.plot:
-            out.print(f"plot: {sim.plot}", markup=False)
-        out.print("[bold]learned constitution[/] (last run):")
-        out.print(sim.final.text(), markup=False)
-
-    @app.command("evaluate-constitution")
-    def evaluate_constitution(
-        run: str = typer.Argument(..., help="A finished contract run (id, prefix or `latest`)."),
-        task: Path = typer.Option(..., "--task", help="A `kind: contract` config to test it on."),
-        runs: int = typer.Option(1, "--runs", "-n", min=1),
-        seed: int | None = typer.Option(None, "--seed"),
-        model: str | None = typer.Option(None, "--model", "-m"),
-        out_dir: Path | None = typer.Option(None, "--out"),
-        overrides: list[str] | None = SetOpt,
-        no_cache: bool = NoCacheOpt,
-        runs_dir: Path | None = RunsDir,
-    ) -> None:
-        """Test a learned constitution on another task (e.g. unseen currencies): with and
-        without the prior, with and without asking for a reason."""
-        from scai.contract.evaluate import evaluate_constitution as evaluate
-        from scai.kinds import load_config
-
-        cfg = load_config(task, run_overrides(overrides, seed, model), kind="contract")
-        result = evaluate(run, cfg, open_store(runs_dir), runs=runs, out_dir=out_dir,
-                          cache=not no_cache)
-        print_table(["variant", "share offered (flexible)", "acceptance", "parse failures"],
-                    ([v.name, v.share.fmt(3), v.acceptance.fmt(2), str(v.parse_failures)]
-                     for v in result.variants))
-        out.print(f"constitution tested: {result.constitution}", markup=False)
-        out.print(f"report: {result.summary}", markup=False)
+    """Add these commands to the `scai` app."""
+    app.command()(simulate)
+    app.command("evaluate-constitution")(evaluate_constitution)

@@ -10,9 +10,13 @@ from scai.cli_common import (
     NoCacheOpt,
     ResumeOpt,
     RunsDir,
+    RunsOpt,
+    SeedOpt,
     SetOpt,
+    model_option,
     open_store,
     out,
+    out_option,
     print_table,
     run_overrides,
 )
@@ -20,10 +24,10 @@ from scai.cli_common import (
 
 def converse(
     scenario: Path = typer.Argument(..., help="A `kind: converse` scenario file."),
-    runs: int = typer.Option(1, "--runs", "-n", min=1, help="Independent runs (seeds S, S+1, ...)."),
-    seed: int | None = typer.Option(None, "--seed", help="Base seed (default: the file's)."),
-    model: str | None = typer.Option(None, "--model", "-m", help="Default model for agents."),
-    out_dir: Path | None = typer.Option(None, "--out", help="Where transcripts and plots go."),
+    runs: int = RunsOpt,
+    seed: int | None = SeedOpt,
+    model: str | None = model_option("Default model for agents."),
+    out_dir: Path | None = out_option("Where transcripts and plots go."),
     overrides: list[str] | None = SetOpt,
     resume: str | None = ResumeOpt,
     no_cache: bool = NoCacheOpt,
