@@ -17,8 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from scai.stats import Estimate, mean_ci
+from scai.stats import mean_ci
 from scai.supervise.diff.config import AxisSpec
+from scai.supervise.diff.result import AxisRow, Separability
 
 VERDICTS = ["1", "2", "same"]
 
@@ -105,20 +106,6 @@ def score_pair(prompt_id: str, sample: int, axes: Sequence[AxisSpec], a_first: d
     return PairScores(prompt_id=prompt_id, sample=sample, scores=scores, disagreed=disagreed)
 
 
-class Separability(BaseModel):
-    """Held-out accuracy of telling A from B (0.5 = chance), per fold and overall."""
-
-    features: str
-    accuracy: float | None
-    folds: list[float]
-    ci: Estimate | None
-    chance: float = 0.5
-    p_value: float | None = None
-    permutations: int = 0
-    n: int = 0
-    coefficients: dict[str, float] = {}
-
-
 def _pair_accuracy(w: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Per pair: 1 if the model says 'A first' for x (and so 'B first' for -x), 0 if it says
     the opposite, 0.5 when it cannot tell (w.x == 0)."""
@@ -189,20 +176,6 @@ def separability(
         ci=mean_ci(accs), p_value=p, permutations=permutations if p is not None else 0,
         n=len(x), coefficients={n: round(float(c), 4) for n, c in zip(names, coef, strict=True)},
     )
-
-
-class AxisRow(BaseModel):
-    """One axis in the report: how often each side shows more of it, and its weight."""
-
-    name: str
-    description: str
-    mean_score_a: float | None  # share of judged pairs where A shows more (both orders agree)
-    mean_score_b: float | None  # share of judged pairs where B shows more
-    mean_score: Estimate  # signed pair score (+1 A more, -1 B more, 0 same/disagree), 95% CI
-    coefficient: float | None  # logistic-regression weight: > 0 means the axis points to A
-    disagreements: int  # pairs where the two orders disagreed (score set to 0)
-    judged: int  # pairs with both orders parsed
-    source: str = "proposed"  # fixed or proposed
 
 
 def axis_rows(axes: Sequence[AxisSpec], pairs: Sequence[PairScores], sep: Separability,

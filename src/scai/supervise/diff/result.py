@@ -5,8 +5,45 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from scai.stats import Estimate
-from scai.supervise.diff.axes import AxisRow, Separability
-from scai.supervise.diff.statistics import Clustering
+
+
+class Clustering(BaseModel):
+    """Cluster labels for each row, with how k was chosen."""
+
+    labels: list[int]
+    k: int
+    method: str
+    criterion: str
+    silhouette: float | None
+    silhouettes: dict[int, float] = {}
+
+
+class Separability(BaseModel):
+    """Held-out accuracy of telling A from B (0.5 = chance), per fold and overall."""
+
+    features: str
+    accuracy: float | None
+    folds: list[float]
+    ci: Estimate | None
+    chance: float = 0.5
+    p_value: float | None = None
+    permutations: int = 0
+    n: int = 0
+    coefficients: dict[str, float] = {}
+
+
+class AxisRow(BaseModel):
+    """One axis in the report: how often each side shows more of it, and its weight."""
+
+    name: str
+    description: str
+    mean_score_a: float | None  # share of judged pairs where A shows more (both orders agree)
+    mean_score_b: float | None  # share of judged pairs where B shows more
+    mean_score: Estimate  # signed pair score (+1 A more, -1 B more, 0 same/disagree), 95% CI
+    coefficient: float | None  # logistic-regression weight: > 0 means the axis points to A
+    disagreements: int  # pairs where the two orders disagreed (score set to 0)
+    judged: int  # pairs with both orders parsed
+    source: str = "proposed"  # fixed or proposed
 
 
 class Failures(BaseModel):

@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from scai.stats import Estimate, mean_ci
+from scai.supervise.diff.result import Clustering
 
 
 def center_by_prompt(x: np.ndarray, prompt_ids: Sequence[str]) -> np.ndarray:
@@ -36,17 +37,6 @@ def center_by_prompt(x: np.ndarray, prompt_ids: Sequence[str]) -> np.ndarray:
         out[m] -= out[m].mean(0)
     norms = np.linalg.norm(out, axis=1, keepdims=True)
     return out / np.maximum(norms, 1e-9)
-
-
-class Clustering(BaseModel):
-    """Cluster labels for each row, with how k was chosen."""
-
-    labels: list[int]
-    k: int
-    method: str
-    criterion: str
-    silhouette: float | None
-    silhouettes: dict[int, float] = {}
 
 
 def _silhouette(x: np.ndarray, labels: np.ndarray) -> float | None:
