@@ -116,6 +116,8 @@ def format_validation_error(where: str, exc: ValidationError) -> str:
         tag = str(ctx.get("discriminator", "type")).strip("'")
         loc = f"{loc}.{tag}" if loc != "(top)" else tag
         msg = f"unknown {tag} {ctx.get('tag')!r} (one of: {ctx.get('expected_tags')})"
+    elif first["type"] == "value_error":  # a validator's own sentence already says what is wrong
+        msg = msg.removeprefix("Value error, ")
     elif "input" in first and first["type"] not in ("model_type",):
         shown = repr(first["input"])
         msg += f" (got {shown[:60]})"
