@@ -178,3 +178,26 @@ async def keyed_call(
     log.put(key, {"kind": kind, "text": text, "parsed": completion.parsed, "tokens": tokens,
                   **(extra or {})})
     return Step(text=text, parsed=completion.parsed, tokens=tokens)
+
+
+async def keyed_score(
+    client: ModelClient, log: KeyedLog, key: str, messages: list[Message],
+    continuations: list[str], *, kind: str = "score", counts: Counts | None = None,
+) -> list[float]:
+    """One logged, resumable scoring call: the log-probability of each continuation as the
+    start of the reply (scoring is deterministic: no seed). A model error propagates and logs
+    nothing, so the step is redone on resume."""
+    counts = counts if counts is not None else Counts()
+    done = log.get(key)
+    if done is not None:
+        counts.replayed += 1
+        counts.tokens += done.get("tokens", 0)
+        return list(done["logprobs"])
+    before = client.stats.prompt_tokens
+    logprobs = await client.score(messages, continuations, tags={"step": key})
+    tokens = client.stats.prompt_tokens - before
+    counts.calls += 1
+    counts.tokens += tokens
+    log.put(key, {"kind": kind, "logprobs": logprobs, "tokens": tokens,
+                  "continuations": len(continuations)})
+    return logprobs

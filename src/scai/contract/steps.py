@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scai.llm import GenerationParams, Message, ModelSettings
-from scai.steps import ClientPool, Counts, KeyedLog, keyed_call
+from scai.steps import ClientPool, Counts, KeyedLog, keyed_call, keyed_score
 
 
 @dataclass
@@ -48,3 +48,9 @@ class Caller:
                                 self._params(max_tokens=max_tokens), seed=self.seed, kind=kind,
                                 counts=self.counts, clean=str.strip)
         return step.text
+
+    async def score(self, model: ModelSettings | None, key: str, messages: list[Message],
+                    continuations: list[str], *, kind: str = "score") -> list[float]:
+        """Log-probabilities of the continuations as the reply's start (logged, replayed)."""
+        return await keyed_score(self.pool.get(model), self.log, key, messages, continuations,
+                                 kind=kind, counts=self.counts)

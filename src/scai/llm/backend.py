@@ -5,7 +5,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 
-from scai.llm.types import GenerationParams, Message, RawCompletion
+from scai.errors import ModelError
+from scai.llm.types import GenerationParams, Message, RawCompletion, ScoreResult
 
 
 class Backend(ABC):
@@ -25,6 +26,13 @@ class Backend(ABC):
     @abstractmethod
     async def check(self) -> str:
         """Return a one-line description when usable; raise ModelUnavailable when not."""
+
+    async def score(self, messages: list[Message], continuations: list[str]) -> ScoreResult:
+        """Log-probability of each continuation as the start of the reply to `messages`."""
+        raise ModelError(
+            f"{self.identity.split(':')[0]}: this backend cannot score continuations "
+            "(log-probabilities need an in-process model: local, local:gemma-270m, "
+            "local:FILE.gguf or hf:PATH)")
 
     async def aclose(self) -> None:
         """Release connections; the default has nothing to release."""

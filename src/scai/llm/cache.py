@@ -36,6 +36,14 @@ def cache_key(
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def score_cache_key(identity: str, messages: list[Message], continuations: list[str]) -> str:
+    """sha256 over backend identity, full messages and the continuations scored."""
+    payload = {"identity": identity, "messages": [m.model_dump() for m in messages],
+               "score": list(continuations)}
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
 class CacheStats(BaseModel):
     """What `scai cache stats` prints."""
 

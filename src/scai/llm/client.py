@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scai.errors import ModelError, ModelUnavailable, ParseFailure, TransientModelError
 from scai.llm.backend import Backend
-from scai.llm.cache import ResponseCache, cache_key
+from scai.llm.cache import ResponseCache, cache_key, score_cache_key
 from scai.llm.factory import make_backend
 from scai.llm.spec import ModelSettings
 from scai.llm.types import Completion, GenerationParams, Message, Usage, as_messages
@@ -278,6 +278,47 @@ class ModelClient:
                 return result
 
             return list(await asyncio.gather(*(tracked(r) for r in requests)))
+
+    async def score(
+        self, messages: list[Message] | list[dict] | str, continuations: Sequence[str], *,
+        use_cache: bool = True, tags: dict[str, Any] | None = None,
+    ) -> list[float]:
+        """Log-probability of each continuation as the start of the model's reply (summed over
+        its tokens; deterministic, so cached by default). Raises ModelError where the backend
+        cannot score (servers)."""
+        msgs = as_messages(messages)
+        conts = list(continuations)
+        key = score_cache_key(self.backend.identity, msgs, conts) \
+            if self.cache is not None and use_cache else ""
+        hit = self.cache.get(key) if key else None
+        record = CallRecord(model=self.name, messages=msgs, tags={**(tags or {}), "score": len(conts)},
+                            params=GenerationParams(temperature=0.0, max_tokens=1))
+        if hit is not None:
+            self.stats.calls += 1
+            self.stats.cache_hits += 1
+            return list(hit.parsed)
+        start = time.perf_counter()
+        try:
+            async with self._semaphore():
+                result = await self.backend.score(msgs, conts)
+        except ModelError as exc:
+            self.stats.failures += 1
+            record.error = str(exc)
+            self._report(record)
+            raise
+        seconds = time.perf_counter() - start
+        completion = Completion(
+            text=json.dumps(result.logprobs), parsed=result.logprobs, model=self.name,
+            usage=Usage(prompt_tokens=result.prompt_tokens + result.evaluated_tokens,
+                        latency_s=seconds))
+        self.stats.calls += 1
+        self.stats.prompt_tokens += completion.usage.prompt_tokens
+        self.stats.model_seconds += seconds
+        if key:
+            self.cache.put(key, self.backend.identity, completion)
+        record.completion = completion
+        self._report(record)
+        return list(result.logprobs)
 
     async def check(self) -> str:
         return await self.backend.check()

@@ -30,7 +30,7 @@ def _build(settings: ModelSettings) -> Backend:
     if spec.kind == "local":
         from scai.llm.llamacpp import LlamaCppBackend
 
-        return LlamaCppBackend(spec, n_ctx=settings.n_ctx)
+        return LlamaCppBackend(spec, n_ctx=settings.n_ctx, settings=settings)
     if spec.kind in ("openai", "openai-compat"):
         from scai.llm.openai_compat import OpenAICompatBackend
 

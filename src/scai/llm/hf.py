@@ -22,7 +22,7 @@ from scai.errors import ModelUnavailable, ScaiError
 from scai.llm.backend import Backend
 from scai.llm.catalog import BUNDLED_NAME, bundled_gguf_path
 from scai.llm.spec import ModelSpec
-from scai.llm.types import GenerationParams, Message, RawCompletion
+from scai.llm.types import GenerationParams, Message, RawCompletion, ScoreResult
 
 _LOADED: dict[str, tuple[Any, Any]] = {}
 _LOCKS: dict[str, threading.Lock] = {}
@@ -348,6 +348,13 @@ class HFBackend(Backend):
 
     async def logprobs(self, messages: list[Message], continuation: str) -> TokenLogprobs:
         return await asyncio.to_thread(self.logprobs_sync, messages, continuation)
+
+    async def score(self, messages: list[Message], continuations: list[str]) -> ScoreResult:
+        def run() -> ScoreResult:
+            scored = [self.logprobs_sync(messages, c) for c in continuations]
+            return ScoreResult(logprobs=[s.total for s in scored],
+                               evaluated_tokens=sum(len(s.tokens) for s in scored))
+        return await asyncio.to_thread(run)
 
     async def check(self) -> str:
         return f"transformers checkpoint {self.path}"

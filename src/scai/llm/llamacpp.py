@@ -1,4 +1,11 @@
-"""The embedded default: a GGUF model run in-process by llama.cpp (bundled SmolLM2-135M-Instruct)."""
+"""GGUF models run in-process by llama.cpp: the embedded catalog (scai.llm.catalog) or any file.
+
+A model is `chat` (it has a chat template: messages go through it) or `completion` (a base model:
+messages are rendered as a plain transcript, scai.llm.transcript); `prompting: auto` reads which
+from the GGUF's metadata. Structured output is grammar-constrained either way. `score` gives the
+log-probabilities of given continuations (scai.llm.scoring), evaluating the shared prompt once
+and reusing whatever prefix the model last evaluated.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +21,11 @@ from typing import Any
 
 from scai.errors import ModelError, ModelUnavailable
 from scai.llm.backend import Backend
-from scai.llm.catalog import BUNDLED_NAME, bundled_gguf_path
-from scai.llm.spec import ModelSpec
-from scai.llm.types import GenerationParams, Message, RawCompletion
+from scai.llm.catalog import BUNDLED_NAME, CATALOG, bundled_gguf_path, catalog_path
+from scai.llm.scoring import score_tokens
+from scai.llm.spec import ModelSettings, ModelSpec
+from scai.llm.transcript import TRANSCRIPT_VERSION, completion_stops, render_transcript
+from scai.llm.types import GenerationParams, Message, RawCompletion, ScoreResult
 
 # The bundled model's paths live in scai.llm.catalog; tests and benchmarks still import them here.
 __all__ = ["BUNDLED_NAME", "LlamaCppBackend", "bundled_gguf_path", "load_llama", "model_worker"]
@@ -77,58 +86,158 @@ def model_worker(path: Path, n_ctx: int) -> ThreadPoolExecutor:
     return _WORKERS[(str(path), n_ctx)]
 
 
+def _common_prefix(a: Any, b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b):
+        if int(x) != y:
+            break
+        n += 1
+    return n
+
+
+def _next_logprobs(llama: Any) -> Any:
+    """Log-softmax of the logits of the last token evaluated (float64)."""
+    import numpy as np
+
+    logits = np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),))
+    x = logits.astype(np.float64)
+    return x - np.logaddexp.reduce(x)
+
+
 class LlamaCppBackend(Backend):
     """A GGUF file run by llama-cpp-python in this process; JSON schemas become grammars."""
 
     enforces_schema = True
     parallel = False
 
-    def __init__(self, spec: ModelSpec, n_ctx: int = 4096):
-        if spec.name == "bundled":
-            self.path = bundled_gguf_path()
+    def __init__(self, spec: ModelSpec, n_ctx: int = 4096,
+                 settings: ModelSettings | None = None):
+        if spec.name == "bundled" or spec.name in CATALOG:
+            self.path = catalog_path(spec.name)
         else:
             self.path = Path(spec.name).expanduser()
             if not self.path.is_file():
-                raise ModelUnavailable(f"model file not found: {self.path}")
+                known = ", ".join(f"local:{k}" for k in CATALOG)
+                raise ModelUnavailable(f"model file not found: {self.path} "
+                                       f"(embedded models: local, {known})")
         self.n_ctx = n_ctx
-        self.identity = f"llamacpp:{_file_identity(self.path)}:ctx{n_ctx}"
+        self.requested = settings.prompting if settings is not None else "auto"
+        self._prompting: str | None = None if self.requested == "auto" else self.requested
+        self._file = _file_identity(self.path)
+
+    @property
+    def prompting(self) -> str:
+        """`chat` or `completion`: the setting, or (auto) whether the GGUF has a chat template."""
+        if self._prompting is None:
+            llama, _ = self._llama()
+            self._prompting = "chat" if llama.metadata.get("tokenizer.chat_template") \
+                else "completion"
+        return self._prompting
+
+    @property
+    def identity(self) -> str:  # type: ignore[override]
+        base = f"llamacpp:{self._file}:ctx{self.n_ctx}"
+        # A chat model's identity is what it always was, so recorded caches stay valid.
+        return base if self.prompting == "chat" else f"{base}:{TRANSCRIPT_VERSION}"
 
     def _llama(self) -> tuple[Any, threading.Lock]:
         return load_llama(self.path, self.n_ctx)
 
+    def _prompt_tokens(self, llama: Any, messages: list[Message]) -> list[int]:
+        """The tokens the model sees before its reply (chat template or transcript)."""
+        if self.prompting == "completion":
+            return llama.tokenize(render_transcript(messages).encode(), add_bos=True,
+                                  special=False)
+        text = _chat_formatter(llama, str(self.path))(messages=[m.model_dump() for m in messages])
+        return llama.tokenize(text.prompt.encode(), add_bos=not text.added_special, special=True)
+
     def _generate_sync(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
         llama, lock = self._llama()
         kwargs: dict[str, Any] = dict(
-            messages=[m.model_dump() for m in messages],
             temperature=params.temperature,
             top_p=params.top_p,
             max_tokens=params.max_tokens,
-            stop=list(params.stop) or None,
             repeat_penalty=params.repeat_penalty,
         )
         if params.seed is not None:
             kwargs["seed"] = params.seed
         if params.json_schema is not None:
             kwargs["grammar"] = _grammar(json.dumps(params.json_schema, sort_keys=True))
+        completion = self.prompting == "completion"
         with lock:
             try:
-                out = llama.create_chat_completion(**kwargs)
+                if completion:
+                    out = llama.create_completion(
+                        prompt=self._prompt_tokens(llama, messages),
+                        stop=completion_stops(params.stop), **kwargs)
+                else:
+                    out = llama.create_chat_completion(
+                        messages=[m.model_dump() for m in messages],
+                        stop=list(params.stop) or None, **kwargs)
             except ValueError as exc:  # e.g. the prompt is longer than the context window
                 raise ModelError(f"{self.path.name}: {exc}") from exc
         choice = out["choices"][0]
         usage = out.get("usage") or {}
+        text = choice["text"] if completion else choice["message"].get("content")
         return RawCompletion(
-            text=choice["message"].get("content") or "",
+            text=(text or "").strip() if completion else text or "",
             finish_reason=choice.get("finish_reason") or "stop",
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),
         )
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
+        return await self._on_worker(self._generate_sync, messages, params)
+
+    def _score_sync(self, messages: list[Message], continuations: list[str]) -> ScoreResult:
+        llama, lock = self._llama()
+        with lock:
+            prompt = self._prompt_tokens(llama, messages)
+            if len(prompt) >= self.n_ctx - 8:
+                raise ModelError(f"{self.path.name}: prompt of {len(prompt)} tokens does not fit "
+                                 f"the context window ({self.n_ctx})")
+            seqs = [llama.tokenize(c.encode(), add_bos=False, special=False)
+                    for c in continuations]
+            # Reuse what the model last evaluated; at least the prompt's last token is re-run so
+            # its logits are the ones read.
+            keep = min(_common_prefix(llama.input_ids[: llama.n_tokens], prompt), len(prompt) - 1)
+            llama.n_tokens = keep
+            llama.eval(prompt[keep:])
+            base = llama.n_tokens
+
+            def evaluate(tokens, pos):
+                llama.n_tokens = pos
+                llama.eval(list(tokens))
+                return _next_logprobs(llama)
+
+            totals, steps = score_tokens(_next_logprobs(llama), base, seqs, evaluate)
+        return ScoreResult(logprobs=totals, prompt_tokens=len(prompt) - keep,
+                           evaluated_tokens=steps, reused_tokens=keep)
+
+    async def score(self, messages: list[Message], continuations: list[str]) -> ScoreResult:
+        return await self._on_worker(self._score_sync, messages, continuations)
+
+    async def _on_worker(self, fn, *args):
         worker = model_worker(self.path, self.n_ctx)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(worker, self._generate_sync, messages, params)
+        return await loop.run_in_executor(worker, fn, *args)
 
     async def check(self) -> str:
         size_mb = self.path.stat().st_size / 1e6
-        return f"{self.path.name} ({size_mb:.0f} MB, in-process llama.cpp)"
+        return f"{self.path.name} ({size_mb:.0f} MB, {self.prompting} model, in-process llama.cpp)"
+
+
+@lru_cache(maxsize=16)
+def _formatter_for(path: str, template: str, eos: str, bos: str) -> Any:
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+
+def _chat_formatter(llama: Any, path: str) -> Any:
+    """The GGUF's own chat template, as llama-cpp-python applies it in create_chat_completion."""
+    def text(token: int) -> str:
+        return llama._model.token_get_text(token) if token != -1 else ""
+
+    return _formatter_for(path, llama.metadata["tokenizer.chat_template"],
+                          text(llama.token_eos()), text(llama.token_bos()))

@@ -1,6 +1,7 @@
 """Model names: one string says which backend and which model.
 
     local                                     the bundled SmolLM2-135M-Instruct GGUF, in-process
+    local:gemma-270m                          Gemma 3 270M base (the `gemma` extra), in-process
     local:/path/to/model.gguf                 any other GGUF file, in-process (llama.cpp)
     openai:gpt-4o-mini                        OpenAI's API (key from $OPENAI_API_KEY)
     openai-compat:http://127.0.0.1:8000/v1#m  any OpenAI-compatible server (vLLM, Ollama, llama.cpp)
@@ -52,8 +53,8 @@ class ModelSpec(BaseModel):
                 )
             return cls(kind="openai-compat", name=model or "default", base_url=url.rstrip("/"))
         raise ConfigError(
-            f"unknown model {text!r}: use 'local', 'local:/path/model.gguf', 'openai:NAME', "
-            "'openai-compat:http://HOST:PORT/v1#NAME' or 'hf:/path'"
+            f"unknown model {text!r}: use 'local', 'local:gemma-270m', 'local:/path/model.gguf', "
+            "'openai:NAME', 'openai-compat:http://HOST:PORT/v1#NAME' or 'hf:/path'"
         )
 
     def __str__(self) -> str:
@@ -100,6 +101,10 @@ class ModelSettings(BaseModel):
         description="How a server is asked to enforce a schema; 'auto' falls back when refused.",
     )
     n_ctx: int = Field(4096, ge=256, description="Context window for local GGUF models.")
+    prompting: Literal["auto", "chat", "completion"] = Field(
+        "auto", description="Local GGUF models: chat (through the model's chat template) or "
+        "completion (a base model: messages rendered as a plain transcript, scai.llm.transcript); "
+        "auto reads which from the GGUF's metadata.")
     price: Price | None = Field(None, description="Optional price table for cost accounting.")
 
     @model_validator(mode="after")

@@ -77,3 +77,12 @@ class Completion(BaseModel):
     cached: bool = False
     attempts: int = 1
     sample_index: int = 0
+
+
+class ScoreResult(BaseModel):
+    """What a backend's `score` returns: one summed log-probability per continuation."""
+
+    logprobs: list[float]
+    prompt_tokens: int = 0  # prompt tokens actually evaluated (after prefix reuse)
+    evaluated_tokens: int = 0  # continuation positions evaluated
+    reused_tokens: int = 0  # prompt tokens reused from the previous evaluation

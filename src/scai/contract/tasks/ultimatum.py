@@ -8,6 +8,7 @@ counted, never guessed at.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any, Literal
 
@@ -19,6 +20,7 @@ from scai.contract.persona import Persona
 from scai.contract.tasks.base import Observation, Panel, Task, play_all
 from scai.contract.tasks.ultimatum_config import UltimatumTask
 from scai.llm import Message
+from scai.llm.scoring import integer_distribution, integer_prefixes
 from scai.steps import derive_seed
 
 OOD_CURRENCIES = ["grams of medicine", "pints of blood", "litres of baby formula"]
@@ -275,6 +277,40 @@ class Ultimatum(Task):
         game.data.payoff_responder = offer if accepted else 0
         game.say(responder.name, "responder", f"{responder.name} {decision}s.")
         return game
+
+    # -- the flexible agent's choices as distributions (log-probabilities; steerability, bayes) --
+    def proposer_messages(self, constitution: Constitution, amount: int, currency: str,
+                          partner: str = "Sam") -> list[Message]:
+        """What the flexible agent is shown when it proposes (as in a game, no reason asked)."""
+        prompt = self.prompts["propose"].render(
+            amount=amount, currency=currency, partner=partner, reason="",
+            message=self.prompts["propose_message"].render() if self.cfg.messages else ".")
+        return [Message(role="system", content=self.flexible_system(constitution)),
+                Message(role="user", content=prompt)]
+
+    async def offer_distribution(self, constitution: Constitution, amount: int, currency: str,
+                                 key: str) -> dict[int, float]:
+        """P(offer = n) for n in 0..amount under `constitution`: the model's own probability of
+        each number as its reply `{"offer": n`, read digit by digit (scai.llm.scoring)."""
+        prefixes = integer_prefixes(0, amount)
+        logprobs = await self.table.steps.score(
+            self.table.model, key, self.proposer_messages(constitution, amount, currency),
+            ['{"offer": ' + p for p in prefixes], kind="offer-distribution")
+        return integer_distribution(dict(zip(prefixes, logprobs)), 0, amount)
+
+    async def accept_probability(self, constitution: Constitution, amount: int, currency: str,
+                                 offer: int, key: str, partner: str = "Sam") -> float:
+        """P(accept) of the flexible agent as responder to `offer` under `constitution`."""
+        prompt = self.prompts["respond"].render(
+            amount=amount, currency=currency, partner=partner, offer=offer, keep=amount - offer,
+            message="")
+        messages = [Message(role="system", content=self.flexible_system(constitution)),
+                    Message(role="user", content=prompt)]
+        acc, rej = await self.table.steps.score(
+            self.table.model, key, messages, ['{"decision": "accept"', '{"decision": "reject"'],
+            kind="decision-distribution")
+        top = max(acc, rej)
+        return math.exp(acc - top) / (math.exp(acc - top) + math.exp(rej - top))
 
     async def _offer(self, game: Game, key: str, p: Player, partner: Player,
                      constitution: Constitution) -> tuple[int | None, str]:
