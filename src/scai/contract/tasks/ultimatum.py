@@ -288,6 +288,17 @@ class Ultimatum(Task):
         return [Message(role="system", content=self.flexible_system(constitution)),
                 Message(role="user", content=prompt)]
 
+    async def sample_offer(self, constitution: Constitution, amount: int, currency: str,
+                           key: str, partner: str = "Sam") -> int | None:
+        """One offer the flexible agent makes under `constitution`, sampled as in a game (the
+        same prompt, schema and sampling settings; seeded by `key`); None if it did not parse."""
+        flex = Player(id="probe", name="Assistant", kind="flexible")
+        other = Player(id="partner", name=partner, kind="fixed")
+        game = Game(id=key, epoch=0, task="ultimatum", data=UltimatumOutcome(
+            amount=amount, currency=currency, proposer=flex, responder=other))
+        offer, _ = await self._offer(game, key, flex, other, constitution, ask_reason=False)
+        return offer
+
     async def offer_distribution(self, constitution: Constitution, amount: int, currency: str,
                                  key: str) -> dict[int, float]:
         """P(offer = n) for n in 0..amount under `constitution`: the model's own probability of
@@ -313,7 +324,8 @@ class Ultimatum(Task):
         return math.exp(acc - top) / (math.exp(acc - top) + math.exp(rej - top))
 
     async def _offer(self, game: Game, key: str, p: Player, partner: Player,
-                     constitution: Constitution) -> tuple[int | None, str]:
+                     constitution: Constitution, ask_reason: bool | None = None,
+                     ) -> tuple[int | None, str]:
         amount, currency = game.data.amount, game.data.currency
         if self._scripted(p):
             rng = random.Random(derive_seed(self.table.seed, f"{key}|offer"))
@@ -321,7 +333,8 @@ class Ultimatum(Task):
             offer = max(0, min(amount, round(rng.uniform(lo, hi) * amount)))
             text = self.prompts[f"scripted_{p.manner}"].render(offer=offer, currency=currency)
             return offer, text if self.cfg.messages else ""
-        reason = self.cfg.ask_reason and p.kind == "flexible"
+        asked = self.cfg.ask_reason if ask_reason is None else ask_reason
+        reason = asked and p.kind == "flexible"
         props: dict[str, Any] = {}
         if reason:
             props["reason"] = {"type": "string"}
