@@ -78,6 +78,9 @@ def check_models(extra: list[str]) -> list[BackendStatus]:
         BackendStatus(backend="llama.cpp (any GGUF)", model="local:/path/model.gguf", ok=ok,
                       detail="any GGUF file on disk" if ok else detail),
     ]
+    ok_g, detail_g = _check("local:gemma-270m")
+    rows.append(BackendStatus(backend="llama.cpp (embedded base model)", model="local:gemma-270m",
+                              ok=ok_g, detail=detail_g))
     has_key = bool(os.environ.get("OPENAI_API_KEY"))
     rows.append(BackendStatus(
         backend="OpenAI", model="openai:MODEL", ok=has_key,
