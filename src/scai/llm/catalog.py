@@ -14,6 +14,7 @@ bundled weights here without importing each other.
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,9 +73,14 @@ def gemma_gguf_path() -> Path:
     try:
         if target.is_file() and target.stat().st_size > 0:
             return target  # checked when it was assembled; re-hashing 250 MB per load is waste
-        tmp = target.with_suffix(".partial")
-        gemma.assemble(tmp, overwrite=True)  # raises when the sha256 does not match
-        os.replace(tmp, target)
+        # A private temporary name: several processes (sweep workers) may assemble at once;
+        # each result is identical, and the rename is atomic.
+        tmp = target.with_name(f"{target.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.partial")
+        try:
+            gemma.assemble(tmp, overwrite=True)  # raises when the sha256 does not match
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
     except (OSError, ValueError) as exc:
         raise ModelUnavailable(f"cannot assemble Gemma 3 270M into {target}: {exc}") from exc
     return target
