@@ -1,42 +1,138 @@
-"""Does the assistant learn the users' norm? Offered share before vs after meta-learning.
+"""The SCAI paper's three findings, measured offline: {models} x {learners} x seeds.
 
-Over N seeds, scripted selfish users and scripted altruistic users (1 flexible : 9 fixed) play the
-ultimatum game with the embedded model as assistant and meta-learner. For each run we compare the
-assistant's offered share in the first and the last epoch with the users' own mean share: a run
-"moves toward" the users when the last epoch is closer to them than the first, and "how far" is
-the signed movement toward them (share units; positive is toward). Seeds are fixed here and were
-never used to tune prompts.
+One flexible assistant among nine scripted users (1:9) plays the ultimatum game; after each
+epoch the meta-learner writes the next constitution. For every run:
 
-    python benchmarks/contract_learning.py --seeds 10 --epochs 3
+(a) Learning a single norm. Selfish users with the assistant starting from the altruistic prior,
+    and altruistic users starting from the selfish prior (the opposite norm, so there is room to
+    move). "Movement toward the users" = |first-epoch share - users| - |last-epoch share - users|
+    (share units; positive is toward). Read two ways: the *sampled* share the assistant offered in
+    its games (what the paper plots; a few offers per epoch), and the *expected* share of each
+    epoch's constitution, exact from the model's log-probabilities of every offer 0..100 dollars
+    (scai.llm.scoring; no sampling noise, so a constitution that changes nothing shows 0).
+(b) Out of distribution. The constitution learned from selfish users, tested on unseen currencies
+    (grams of medicine, pints of blood) with and without the altruistic prior kept in the prompt:
+    expected share (exact) beside the prior alone.
+(c) Manners. Rude-altruistic vs neutral-altruistic users: the sampled share by epoch.
+
+Every run also records the model's steerability on the task: the expected share under the
+selfish vs the altruistic prior (exact). Fresh cache: every call is real. Seeds were fixed here
+and never used to tune anything.
+
+    python benchmarks/contract_learning.py --seeds 10 --epochs 3 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 CONFIG = """\
 kind: contract
-name: bench-{policy}
+name: bench-{finding}-{policy}-{manner}
 seed: {seed}
 epochs: {epochs}
-model: {{model: {model}, concurrency: 4}}
+model: {{model: "{model}", concurrency: 4}}
 params: {{temperature: 0.7, max_tokens: 48, repeat_penalty: 1.3}}
 task:
   type: ultimatum
   flexible: 1
   fixed: 9
   users: scripted
-  groups: [{{policy: {policy}}}]
-  pairs: {{mixed: 4, fixed_fixed: 2, flexible_flexible: 2}}
-  prior: random
-learner: {{type: rewrite, max_tokens: 120}}
-memory: {{mode: full, token_budget: 900}}
+  groups: [{{policy: {policy}, manner: {manner}}}]
+  pairs: {{mixed: {mixed}, fixed_fixed: 2}}
+  amount: [20, 100]
+  prior: {prior}
+learner: {{type: {learner}, max_tokens: 120}}
+memory: {{mode: full, token_budget: 900, epochs_back: 1}}
 """
+OPPOSITE = {"selfish": "altruistic", "altruistic": "selfish"}
+USERS_SHARE = {"selfish": 0.1, "altruistic": 0.9}  # the scripted ranges' midpoints
+OOD = ["grams of medicine", "pints of blood"]
+
+
+def expected_shares(config, constitutions, variants):
+    """Exact expected share (amount 100) of each constitution, in each (currency, keep_prior)."""
+    from scai.contract.persona import load_personas
+    from scai.contract.steps import Caller
+    from scai.contract.tasks import Table, task_for
+    from scai.steps import ClientPool, KeyedLog
+
+    steps = Caller(ClientPool(config.model), KeyedLog(None, "step"), config.seed, config.params)
+    out = []
+    for currency, keep in variants:
+        cfg = config.task.model_copy(update={"keep_prior": keep})
+        task = task_for(cfg)(cfg, Table(steps, config.model, config.model, load_personas()))
+
+        async def one(c, task=task, currency=currency, keep=keep):
+            key = f"bench|{currency}|prior={keep}|{c.text()}"
+            dist = await task.offer_distribution(c, 100, currency, key)
+            return sum(n * p for n, p in dist.items()) / 100
+
+        async def every(task=task, currency=currency):
+            return [await one(c, task, currency) for c in constitutions]
+
+        out.append(asyncio.run(every()))
+    return out
+
+
+def run_job(job: dict) -> dict:
+    """One simulation plus its exact read-outs; runs in a worker process."""
+    from scai.contract import simulate
+    from scai.contract.constitution import Constitution
+    from scai.kinds import load_config
+    from scai.store import RunStore
+
+    work = Path(job["work"])
+    name = f"{job['finding']}-{job['model'].replace(':', '_')}-{job['learner']}-" \
+           f"{job['policy']}-{job['manner']}-{job['seed']}"
+    path = work / f"{name}.yaml"
+    path.write_text(CONFIG.format(**job, prior=OPPOSITE[job["policy"]]), encoding="utf-8")
+    config = load_config(path)
+    start = time.perf_counter()
+    sim = simulate(config, RunStore(work / "runs" / name), out_dir=work / name, progress=False)
+    wall = time.perf_counter() - start
+    run = sim.runs[0]
+    cons = [e.constitution for e in run.epochs]
+    priors = [Constitution(principles=[t]) for t in (
+        config_prior_text(config, "selfish"), config_prior_text(config, "altruistic"))]
+    (exact,) = expected_shares(config, cons, [("dollars", False)])
+    (steer,) = expected_shares(config, priors, [("dollars", False)])
+    ood = None
+    if job["finding"] == "a" and job["policy"] == "selfish":
+        final = run.final.model_copy(update={"source": "given"})
+        start_prior = Constitution(principles=[config_prior_text(config, "altruistic")])
+        learned = expected_shares(config, [final], [(c, k) for c in OOD for k in (True, False)])
+        alone = expected_shares(config, [start_prior], [(c, False) for c in OOD])
+        ood = {"learned": [x[0] for x in learned], "prior_alone": [x[0] for x in alone]}
+    steps = RunStore(work / "runs" / name).events(run.run_id, "step")
+    learner_steps = sum(1 for e in steps if e.key and "|g" not in e.key)
+    return {**{k: job[k] for k in ("finding", "model", "learner", "policy", "manner", "seed")},
+            "sampled": [e.metrics.get("share_flexible") for e in run.epochs],
+            "users": [e.metrics.get("share_fixed") for e in run.epochs],
+            "expected": exact, "steer": {"selfish": steer[0], "altruistic": steer[1]},
+            "ood": ood, "final": run.final.text(), "source": run.final.source,
+            "posterior": getattr(run.final, "posterior", None) and [
+                p if isinstance(p, dict) else p.model_dump() for p in run.final.posterior],
+            "parse_failures": run.parse_failures, "steps": len(steps),
+            "learner_steps": learner_steps, "wall_s": wall}
+
+
+def config_prior_text(config, prior: str) -> str:
+    from scai.contract.prompts import PROMPTS
+
+    return PROMPTS[f"prior_{prior}"].render()
+
+
+def _init_worker(threads: int) -> None:
+    os.environ["SCAI_THREADS"] = str(threads)
 
 
 def main() -> None:
@@ -44,47 +140,46 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--model", default="local")
+    ap.add_argument("--models", nargs="+", default=["local", "local:gemma-270m"])
+    ap.add_argument("--learners", nargs="+", default=["rewrite", "voting", "bayes"])
+    ap.add_argument("--findings", nargs="+", default=["a", "c"], choices=["a", "c"],
+                    help="(b) is read from the selfish runs of (a)")
+    ap.add_argument("--mixed", type=int, default=4, help="mixed games per epoch")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/contract_learning.json"))
     args = ap.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="scai-bench-contract-"))
-    os.environ["SCAI_RUNS_DIR"] = str(work / "runs")
+    work = Path(tempfile.mkdtemp(prefix="scai-bench-learning-"))
     os.environ["SCAI_CACHE_DIR"] = str(work / "cache")  # a fresh cache: every call is real
-
-    from scai.contract import simulate
-    from scai.kinds import load_config
-    from scai.stats import mean_ci
-    rows = []
+    jobs = []
+    for model in args.models:
+        for learner in args.learners:
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                cells = []
+                if "a" in args.findings:
+                    cells += [("a", "selfish", "neutral"), ("a", "altruistic", "neutral")]
+                if "c" in args.findings:
+                    cells += [("c", "altruistic", "rude")]
+                for finding, policy, manner in cells:
+                    jobs.append(dict(finding=finding, model=model, learner=learner, policy=policy,
+                                     manner=manner, seed=seed, epochs=args.epochs, mixed=args.mixed,
+                                     work=str(work)))
     start = time.perf_counter()
-    for policy in ("selfish", "altruistic"):
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
-            path = work / f"{policy}-{seed}.yaml"
-            path.write_text(CONFIG.format(policy=policy, seed=seed, epochs=args.epochs,
-                                          model=args.model))
-            sim = simulate(load_config(path), out_dir=work / f"{policy}-{seed}", progress=False)
-            run = sim.runs[0]
-            first = run.epochs[0].metrics["share_flexible"]
-            last = run.epochs[-1].metrics["share_flexible"]
-            users = mean_ci([e.metrics["share_fixed"] for e in run.epochs]).mean
-            moved = None if first is None or last is None else abs(first - users) - abs(last - users)
-            rows.append((policy, seed, run.prior, first, last, users, moved,
-                         run.parse_failures, run.final.source))
-            print(f"{policy:<10} seed {seed} prior {run.prior:<10} first {first} last {last} "
-                  f"users {users:.2f} moved {moved} ({run.final.source})", file=sys.stderr)
+    rows = []
+    threads = max(1, (os.cpu_count() or 2) // args.workers)
+    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(threads,)) as pool:
+        for i, row in enumerate(pool.map(run_job, jobs), 1):
+            rows.append(row)
+            print(f"[{i}/{len(jobs)}] {row['model']} {row['learner']} {row['finding']} "
+                  f"{row['policy']}/{row['manner']} seed {row['seed']}: sampled "
+                  f"{row['sampled']} expected {[round(x, 3) for x in row['expected']]} "
+                  f"({row['wall_s']:.0f} s)", file=sys.stderr)
     wall = time.perf_counter() - start
-    print(f"\n{len(rows)} runs, {args.epochs} epochs each, {wall:.0f} s in all "
-          f"(model {args.model})\n")
-    print("| users | runs | moved toward users | movement toward users (mean [95% CI]) | "
-          "first-epoch share | last-epoch share | parse failures | principle refused at end |")
-    print("|---|---|---|---|---|---|---|---|")
-    for policy in ("selfish", "altruistic"):
-        sub = [r for r in rows if r[0] == policy]
-        valid = [r for r in sub if r[6] is not None]
-        toward = sum(1 for r in valid if r[6] > 0)
-        print(f"| {policy} | {len(sub)} | {toward}/{len(valid)} | "
-              f"{mean_ci([r[6] for r in valid]).fmt(3)} | "
-              f"{mean_ci([r[3] for r in sub if r[3] is not None]).fmt(2)} | "
-              f"{mean_ci([r[4] for r in sub if r[4] is not None]).fmt(2)} | "
-              f"{sum(r[7] for r in sub)} | {sum(1 for r in sub if r[8] == 'kept')}/{len(sub)} |")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"wall_s": wall, "epochs": args.epochs, "rows": rows},
+                                   indent=1), encoding="utf-8")
+    from contract_learning_report import report
+
+    print(report(rows, args.epochs, wall))
 
 
 if __name__ == "__main__":
