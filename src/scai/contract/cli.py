@@ -54,6 +54,11 @@ def simulate(
         out.print(f"plot: {sim.plot}", markup=False)
     out.print("[bold]learned constitution[/] (last run):")
     out.print(sim.final.text(), markup=False)
+    if sim.final.posterior:  # the bayes learner: the final posterior's top candidates
+        from scai.report.posterior import ranked, short
+
+        print_table(["candidate", "probability", "principle"], ([f"c{i}", f"{c.probability:.3f}",
+                    short(c.principle, 70)] for i, c in ranked(sim.final.posterior, 5)))
 
 def evaluate_constitution(
     run: str = typer.Argument(..., help="A finished contract run (id, prefix or `latest`)."),

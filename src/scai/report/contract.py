@@ -30,6 +30,7 @@ from scai.report.blocks import (
     Tabs,
 )
 from scai.report.figures import curves
+from scai.report.posterior import posterior_blocks, ranked, short
 from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate, mean_ci
 
@@ -120,6 +121,10 @@ def constitution_blocks(data: RunData, metrics: Metrics) -> list[Block]:
             out.append(Section(f"Diff to the previous constitution (epoch {epoch})",
                                [Code(diff or "(unchanged)", "diff")]))
         previous = c
+    post = posterior_blocks([cons[k].model_copy(update={"epoch": k}) for k in sorted(cons)],
+                            data.info.name or "contract")
+    if post:
+        out += [Heading("Posterior over candidate principles (bayes learner)", 3), *post]
     return out
 
 
@@ -236,6 +241,12 @@ def summary_page(config: Any, sim: SimulationResult, task: type[Task]) -> Page:
     blocks += _paper_blocks(sim, task)
     blocks += [Heading("Learned constitutions (last epoch of each run)"), Markdown("\n".join(
         f"- seed {r.seed} (prior {r.prior}): {r.final.text()}" for r in sim.runs))]
+    post = [r for r in sim.runs if r.final.posterior]
+    if post:
+        blocks += [Heading("Final posterior (bayes learner; top candidates of each run)"),
+                   Markdown("\n".join(f"- seed {r.seed}: " + "; ".join(
+                       f"c{i} {short(c.principle)!r} p={c.probability:.2f}"
+                       for i, c in ranked(r.final.posterior or [], 3)) for r in post))]
     panel = next((p for p in task.panels if p.name == task.summary_plot), None)
     if panel is not None:
         per_run = [[e.metrics for e in r.epochs] for r in sim.runs]
@@ -255,6 +266,9 @@ def constitutions_page(name: str, result: RunResult) -> Page:
             blocks.append(Markdown(f"*Rationale:* {c.rationale}"))
         shown = {k: round(v, 3) for k, v in r.metrics.items() if v is not None}
         blocks.append(Markdown("Metrics: " + ", ".join(f"{k} {v}" for k, v in shown.items())))
+    post = posterior_blocks([r.constitution for r in result.epochs], name)
+    if post:
+        blocks += [Heading("Posterior over candidate principles (bayes learner)"), *post]
     return Page(title=f"Constitutions of {name}, run {result.run_id} (seed {result.seed})",
                 subtitle="", blocks=blocks)
 
