@@ -9,6 +9,8 @@ tests/converse_script.py) is a subclass, or an instance, that fills in `by_schem
     backend = ScriptedBackend(by_schema={"next": lambda m, p: {"next": "END"}},
                               rule=lambda m, p: "hello")
     run_converse(config, store, backend=backend)   # every entry point takes backend=
+
+`ScriptedScorer` adds `score` (log-probabilities by a `scorer` function, e.g. `point_mass`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from scai.llm.backend import Backend
-from scai.llm.types import GenerationParams, Message, RawCompletion
+from scai.llm.types import GenerationParams, Message, RawCompletion, ScoreResult
 
 Rule = Callable[[list[Message], GenerationParams], str]
 # A structured answer: a dict (sent as JSON) or a raw string (to test replies that fail to parse).
@@ -80,3 +82,29 @@ class ScriptedBackend(Backend):
         """The calls whose schema has the top-level field `field`."""
         return [(m, p) for m, p in self.calls
                 if p.json_schema and field in p.json_schema.get("properties", {})]
+
+
+Scorer = Callable[[list[Message], list[str]], list[float]]
+
+
+class ScriptedScorer(ScriptedBackend):
+    """A scripted backend that can also score: `scorer(messages, continuations)` gives the
+    log-probabilities (`point_mass` makes one integer answer certain)."""
+
+    identity = "scripted:scorer"
+
+    def __init__(self, *args: Any, scorer: Scorer, **kw: Any):
+        super().__init__(*args, **kw)
+        self.scorer = scorer
+        self.scored: list[tuple[list[Message], list[str]]] = []
+
+    async def score(self, messages: list[Message], continuations: list[str]) -> ScoreResult:
+        self.scored.append((messages, list(continuations)))
+        return ScoreResult(logprobs=self.scorer(messages, list(continuations)))
+
+
+def point_mass(continuations: list[str], reply: str) -> list[float]:
+    """Log-probabilities under which the reply certainly starts with `reply`: each continuation
+    that is a prefix of it has probability 1, every other 0 (so scai.llm.scoring reads the
+    integer in `{"offer": 37` as certain)."""
+    return [0.0 if reply.startswith(c) else -1e9 for c in continuations]

@@ -1,8 +1,10 @@
-"""Summary statistics reported everywhere: mean with a Student-t 95% confidence interval."""
+"""Summary statistics reported everywhere: mean with a Student-t 95% confidence interval, and a
+bootstrap interval for a difference of means."""
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Sequence
 
 from pydantic import BaseModel
@@ -53,3 +55,16 @@ def mean_ci(values: Sequence[float]) -> Estimate:
     sem = math.sqrt(var / n)
     half = t95(n - 1) * sem
     return Estimate(n=n, mean=mean, sem=sem, ci_low=mean - half, ci_high=mean + half)
+
+
+def bootstrap_diff_ci(a: Sequence[float], b: Sequence[float], *, seed: int,
+                      resamples: int = 2000) -> tuple[float, float] | None:
+    """Percentile 95% bootstrap CI of mean(a) − mean(b), each group resampled with replacement
+    (seeded, so deterministic); None when either group is empty."""
+    if not a or not b:
+        return None
+    rng = random.Random(seed)
+    diffs = sorted(
+        sum(rng.choices(a, k=len(a))) / len(a) - sum(rng.choices(b, k=len(b))) / len(b)
+        for _ in range(resamples))
+    return diffs[round(0.025 * (resamples - 1))], diffs[round(0.975 * (resamples - 1))]

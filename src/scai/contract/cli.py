@@ -1,4 +1,5 @@
-"""`scai simulate` and `scai evaluate-constitution`: a thin skin over scai.contract."""
+"""`scai simulate`, `scai evaluate-constitution` and `scai steerability`: a thin skin over
+scai.contract."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from scai.cli_common import (
     RunsOpt,
     SeedOpt,
     SetOpt,
+    err,
     model_option,
     open_store,
     out,
@@ -32,13 +34,19 @@ def simulate(
     resume: str | None = ResumeOpt,
     no_cache: bool = NoCacheOpt,
     runs_dir: Path | None = RunsDir,
+    no_steer_check: bool = typer.Option(
+        False, "--no-steer-check", help="Skip the check that the assistant's offers depend on "
+        "its principle (see `scai steerability`)."),
 ) -> None:
     """Run a Social Contract simulation: users teach the assistant its constitution."""
     from scai.contract import simulate as run_simulation
+    from scai.contract.steerability import steer_warning
     from scai.contract.tasks import task_for
     from scai.kinds import load_config
 
     cfg = load_config(config, run_overrides(overrides, seed, model), kind="contract")
+    if not no_steer_check and (warning := steer_warning(cfg, cache=not no_cache)):
+        err.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
     sim = run_simulation(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
                          cache=not no_cache)
     metrics = [k for k in task_for(cfg.task).brief if k in sim.aggregate]
@@ -86,7 +94,46 @@ def evaluate_constitution(
     out.print(f"report: {result.summary}", markup=False)
 
 
+def steerability(
+    model: str | None = model_option("The assistant's model (default: the config's)."),
+    task: Path | None = typer.Option(
+        None, "--task", help="A `kind: contract` ultimatum config (default: the default game)."),
+    seeds: int = typer.Option(12, "--seeds", min=2, max=500, help="Offers sampled per principle."),
+    amount: int = typer.Option(100, "--amount", min=3, max=1000, help="The amount to split."),
+    threshold: float = typer.Option(0.15, "--threshold", min=0.0, max=1.0,
+                                    help="Separation (share) the CI must clear."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    no_cache: bool = NoCacheOpt,
+) -> None:
+    """Does the assistant's model follow its principle? Its ultimatum offers under the selfish,
+    fair and altruistic priors, and a verdict (exit 0 either way)."""
+    from scai.contract.config import ContractConfig
+    from scai.contract.steerability import measure_steerability
+    from scai.kinds import load_config
+
+    cfg = load_config(task, run_overrides(None, None, model), kind="contract") if task else \
+        ContractConfig(name="steerability", model={"model": model or "local"})
+    result = measure_steerability(cfg, seeds=seeds, amount=amount, threshold=threshold,
+                                  cache=not no_cache, progress=not as_json)
+    if as_json:
+        out.print_json(result.model_dump_json())
+        return
+    print_table(
+        ["principle", "mean sampled share [95% CI]", "exact expected share", "P(share < 1/3)",
+         "parse failures"],
+        ([p.prior, p.mean.fmt(2), _two(p.exact_share), _two(p.p_below_third),
+          str(p.parse_failures)] for p in result.principles),
+        title=f"{result.model}: {result.seeds} offers of {result.amount} {result.currency} "
+              "per principle")
+    out.print(result.verdict, markup=False, highlight=False)
+
+
+def _two(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the `scai` app."""
     app.command()(simulate)
     app.command("evaluate-constitution")(evaluate_constitution)
+    app.command()(steerability)
