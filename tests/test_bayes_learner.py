@@ -161,8 +161,9 @@ def test_the_candidate_that_predicts_the_users_offers_gets_the_posterior_and_map
     # the pool carries into the next epoch: same candidates, nothing new to add
     c2 = r.epochs[2].constitution
     assert [c.principle for c in c2.posterior] == [c.principle for c in c1.posterior]
-    # cost per learn: 3 proposals + 5 candidates x (1 offer distribution + 2 decisions)
-    assert len(backend.structured_calls("principle")) == 6 and len(backend.scored) == 30
+    # cost: 3 proposals per learn; scoring, 5 candidates x (1 offer distribution per amount
+    # seen so far + 2 decisions): 5 x 3 after epoch 0, 5 x 4 after epoch 1 (evidence: all)
+    assert len(backend.structured_calls("principle")) == 6 and len(backend.scored) == 35
     out = tmp_path / "out"
     assert (out / "posterior.png").stat().st_size > 1000
     assert "Posterior" in (out / "constitutions.md").read_text()

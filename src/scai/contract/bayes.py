@@ -221,7 +221,8 @@ class BayesLearner(MetaLearner):
         game = self.predictor(ctx)
         pool = self.pool(ctx, game)
         pool += [(p, f"proposed:e{e}") for p in await self.propose(ctx, pool)]
-        ev = user_evidence(ctx.window or ctx.episodes, cfg.decisions,
+        seen = (ctx.played if cfg.evidence == "all" else ctx.window) or ctx.episodes
+        ev = user_evidence(seen, cfg.decisions,
                            random.Random(derive_seed(self.steps.seed, f"e{e}|decisions")))
         liks = await asyncio.gather(*(self.log_likelihood(game, e, i, p, ev)
                                       for i, (p, _) in enumerate(pool)))

@@ -51,6 +51,10 @@ class LearnerConfig(ConfigModel):
                            "guess, so one impossible action never gives probability zero.")
     temperature: float = Field(1.0, gt=0, le=100, description="bayes: posterior ∝ prior × "
                                "likelihood^(1/temperature); below 1 sharpens, above 1 flattens.")
+    evidence: Literal["all", "window"] = Field(
+        "all", description="bayes: the users' actions the posterior is computed from: all "
+        "(every episode so far: prior × likelihood updated each epoch, the exact posterior) or "
+        "window (the memory window's episodes only).")
     pick: Literal["thompson", "map"] = Field(
         "thompson", description="bayes: the next constitution is a sample from the posterior "
         "(thompson) or its most probable candidate (map).")
@@ -88,6 +92,7 @@ class LearnContext:
     memory_mode: str = "full"  # how the episodes are rendered
     task: Task | None = None  # the game (a learner that asks it for distributions, e.g. bayes)
     window: list[Episode] = field(default_factory=list)  # every episode of the memory window
+    played: list[Episode] = field(default_factory=list)  # every episode so far
 
 
 def learning_context(task: Task, memory: MemoryConfig, seed: int, epoch: int,
@@ -99,7 +104,8 @@ def learning_context(task: Task, memory: MemoryConfig, seed: int, epoch: int,
         epoch=epoch, constitution=constitution, history=history,
         episodes=recall(episodes, memory, epoch, seed),
         banned=[*task.game_words, *task.banned_words()], objective=task.objective(),
-        observations=task.observations(seen), memory_mode=memory.mode, task=task, window=seen)
+        observations=task.observations(seen), memory_mode=memory.mode, task=task, window=seen,
+        played=list(episodes))
 
 
 class MetaLearner:
