@@ -31,7 +31,7 @@ import os
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 CONFIG = """\
@@ -150,31 +150,37 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="scai-bench-learning-"))
     os.environ["SCAI_CACHE_DIR"] = str(work / "cache")  # a fresh cache: every call is real
-    jobs = []
-    for model in args.models:
-        for learner in args.learners:
-            for seed in range(args.first_seed, args.first_seed + args.seeds):
-                cells = []
-                if "a" in args.findings:
-                    cells += [("a", "selfish", "neutral"), ("a", "altruistic", "neutral")]
-                if "c" in args.findings:
-                    cells += [("c", "altruistic", "rude")]
-                for finding, policy, manner in cells:
-                    jobs.append(dict(finding=finding, model=model, learner=learner, policy=policy,
-                                     manner=manner, seed=seed, epochs=args.epochs, mixed=args.mixed,
-                                     work=str(work)))
+    cells = [("a", "selfish", "neutral"), ("a", "altruistic", "neutral")] \
+        if "a" in args.findings else []
+    cells += [("c", "altruistic", "rude")] if "c" in args.findings else []
+    # Seed-major order: stopped early, every cell has (nearly) the same number of seeds.
+    jobs = [dict(finding=f, model=model, learner=learner, policy=policy, manner=manner,
+                 seed=seed, epochs=args.epochs, mixed=args.mixed, work=str(work))
+            for seed in range(args.first_seed, args.first_seed + args.seeds)
+            for f, policy, manner in cells for model in args.models for learner in args.learners]
+    # Rows are appended as they finish; a rerun with the same --out skips the finished jobs.
+    done_path = args.out.with_suffix(".jsonl")
+    done_path.parent.mkdir(parents=True, exist_ok=True)
+    rows = [json.loads(line) for line in done_path.read_text().splitlines()] \
+        if done_path.exists() else []
+    ident = ("finding", "model", "learner", "policy", "manner", "seed")
+    finished = {tuple(r[k] for k in ident) for r in rows}
+    todo = [j for j in jobs if tuple(j[k] for k in ident) not in finished]
     start = time.perf_counter()
-    rows = []
     threads = max(1, (os.cpu_count() or 2) // args.workers)
-    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(threads,)) as pool:
-        for i, row in enumerate(pool.map(run_job, jobs), 1):
+    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(threads,)) as pool, \
+            done_path.open("a", encoding="utf-8") as sink:
+        futures = [pool.submit(run_job, j) for j in todo]
+        for i, fut in enumerate(as_completed(futures), 1):
+            row = fut.result()
             rows.append(row)
-            print(f"[{i}/{len(jobs)}] {row['model']} {row['learner']} {row['finding']} "
+            sink.write(json.dumps(row) + "\n")
+            sink.flush()
+            print(f"[{i}/{len(todo)}] {row['model']} {row['learner']} {row['finding']} "
                   f"{row['policy']}/{row['manner']} seed {row['seed']}: sampled "
                   f"{row['sampled']} expected {[round(x, 3) for x in row['expected']]} "
                   f"({row['wall_s']:.0f} s)", file=sys.stderr)
-    wall = time.perf_counter() - start
-    args.out.parent.mkdir(parents=True, exist_ok=True)
+    wall = time.perf_counter() - start  # this invocation only (a resumed run says so)
     args.out.write_text(json.dumps({"wall_s": wall, "epochs": args.epochs, "rows": rows},
                                    indent=1), encoding="utf-8")
     from contract_learning_report import report
