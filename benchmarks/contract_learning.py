@@ -60,24 +60,16 @@ OOD = ["grams of medicine", "pints of blood"]
 
 def expected_shares(config, constitutions, variants):
     """Exact expected share (amount 100) of each constitution, in each (currency, keep_prior)."""
-    from scai.contract.persona import load_personas
-    from scai.contract.steps import Caller
-    from scai.contract.tasks import Table, task_for
-    from scai.steps import ClientPool, KeyedLog
+    from scai.contract.steerability import expected_share, open_ultimatum
 
-    steps = Caller(ClientPool(config.model), KeyedLog(None, "step"), config.seed, config.params)
     out = []
     for currency, keep in variants:
-        cfg = config.task.model_copy(update={"keep_prior": keep})
-        task = task_for(cfg)(cfg, Table(steps, config.model, config.model, load_personas()))
+        game = open_ultimatum(config, keep_prior=keep)
 
-        async def one(c, task=task, currency=currency, keep=keep):
-            key = f"bench|{currency}|prior={keep}|{c.text()}"
-            dist = await task.offer_distribution(c, 100, currency, key)
-            return sum(n * p for n, p in dist.items()) / 100
-
-        async def every(task=task, currency=currency):
-            return [await one(c, task, currency) for c in constitutions]
+        async def every(game=game, currency=currency, keep=keep):
+            return [(await expected_share(game, c, 100, currency,
+                                          f"bench|{currency}|prior={keep}|{c.text()}"))[0]
+                    for c in constitutions]
 
         out.append(asyncio.run(every()))
     return out

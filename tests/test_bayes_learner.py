@@ -229,7 +229,15 @@ def test_a_game_without_action_distributions_is_refused_in_one_line():
 
 # -- (c) the embedded model -----------------------------------------------------------------------
 @pytest.mark.model
-def test_bayes_on_gemma_records_a_posterior_every_epoch(tmp_path):
+def test_bayes_on_gemma_moves_toward_selfish_users(tmp_path):
+    """Scripted selfish users, the altruistic prior: the posterior over the three priors favours
+    the selfish one and the MAP constitution lowers the assistant's expected offer. Scoring is
+    deterministic, so the movement is read exactly (the offer distribution, not a few samples);
+    it is small because Gemma 270M is barely steerable on this game (docs/contract.md)."""
+    import asyncio
+
+    from scai.contract.steerability import expected_share, open_ultimatum
+
     path = tmp_path / "g.yaml"
     path.write_text("""\
 kind: contract
@@ -239,21 +247,31 @@ epochs: 2
 model: {model: "local:gemma-270m"}
 task:
   type: ultimatum
-  fixed: 3
+  fixed: 9
   users: scripted
   groups: [{policy: selfish}]
-  pairs: {mixed: 1, fixed_fixed: 2}
-  amount: [10, 10]
+  pairs: {mixed: 1, fixed_fixed: 4}
+  amount: [100, 100]
   prior: altruistic
   messages: false
-learner: {type: bayes, proposals: 1, decisions: 1, max_tokens: 32}
+learner: {type: bayes, proposals: 0, decisions: 1, pick: map}
 """)
-    sim = simulate(load_config(path), RunStore(tmp_path / "runs"), out_dir=tmp_path / "out",
+    config = load_config(path)
+    sim = simulate(config, RunStore(tmp_path / "runs"), out_dir=tmp_path / "out",
                    progress=False)
     r = sim.runs[0]
-    assert len(r.epochs) == 2 and r.epochs[1].constitution.source == "bayes"
-    post = r.epochs[1].constitution.posterior
-    assert len(post) >= 3 and sum(c.probability for c in post) == pytest.approx(1.0)
-    assert all(math.isfinite(c.log_likelihood) for c in post)
-    assert r.epochs[1].constitution.principles[0] in [c.principle for c in post]
+    c0, c1 = r.epochs[0].constitution, r.epochs[1].constitution
+    assert c1.source == "bayes" and len(c1.posterior) == 3
+    assert sum(c.probability for c in c1.posterior) == pytest.approx(1.0)
+    assert all(math.isfinite(c.log_likelihood) for c in c1.posterior)
+    best = max(c1.posterior, key=lambda c: c.probability)
+    assert best.source == "prior:selfish" and c1.principles == [best.principle]
+    game = open_ultimatum(config)
+
+    async def shares():
+        return [(await expected_share(game, c, 100, "dollars", f"t|{i}"))[0]
+                for i, c in enumerate((c0, c1))]
+
+    before, after = asyncio.run(shares())
+    assert after < before  # toward the users' ~0.1 share
     assert "posterior.png" in {p.name for p in (tmp_path / "out").iterdir()}

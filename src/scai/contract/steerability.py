@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pydantic import BaseModel, Field, computed_field
 
 from scai.contract.config import ContractConfig
+from scai.contract.constitution import Constitution
 from scai.contract.persona import load_personas
 from scai.contract.steps import Caller
 from scai.contract.tasks import Table, task_for
@@ -86,9 +87,9 @@ def signed(x: float) -> str:
 
 
 def open_ultimatum(config: ContractConfig, *, cache: bool = True,
-                   backend: Backend | None = None) -> Ultimatum:
+                   backend: Backend | None = None, keep_prior: bool = False) -> Ultimatum:
     """The config's ultimatum game with an in-memory step log (nothing is recorded as a run);
-    the principle alone is in the prompt (no kept prior)."""
+    the principle alone is in the prompt unless `keep_prior` (then the config's prior too)."""
     if config.task.type != "ultimatum":
         raise ConfigError(f"steerability is measured on the ultimatum game only (this config's "
                           f"task is {config.task.type!r})")
@@ -96,8 +97,17 @@ def open_ultimatum(config: ContractConfig, *, cache: bool = True,
     steps = Caller(pool, KeyedLog(None, "step"), config.seed, config.params)
     personas = load_personas(config.personas) if config.personas else load_personas()
     table = Table(steps, config.model, config.user_model or config.model, personas)
-    task = config.task.model_copy(update={"keep_prior": False})
+    task = config.task.model_copy(update={"keep_prior": keep_prior})
     return task_for(task)(task, table)  # type: ignore[return-value]
+
+
+async def expected_share(game: Ultimatum, constitution: Constitution, amount: int,
+                         currency: str, key: str) -> tuple[float, float]:
+    """(expected share, P(share < 1/3)) of the assistant's offer under `constitution`, exact
+    from one scoring call (raises ModelError where the backend cannot score)."""
+    dist = await game.offer_distribution(constitution, amount, currency, key)
+    return (sum(n * p for n, p in dist.items()) / amount,
+            sum(p for n, p in dist.items() if 3 * n < amount))
 
 
 async def exact_shares(game: Ultimatum, amount: int, currency: str,
@@ -107,12 +117,10 @@ async def exact_shares(game: Ultimatum, amount: int, currency: str,
     out: dict[str, tuple[float, float]] = {}
     for prior in PRIORS:
         try:
-            dist = await game.offer_distribution(game.initial_constitution(prior), amount,
-                                                 currency, f"steer|{prior}|exact")
+            out[prior] = await expected_share(game, game.initial_constitution(prior), amount,
+                                              currency, f"steer|{prior}|exact")
         except ModelError:
             return None
-        out[prior] = (sum(n * p for n, p in dist.items()) / amount,
-                      sum(p for n, p in dist.items() if 3 * n < amount))
     return out
 
 
