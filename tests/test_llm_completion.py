@@ -140,3 +140,20 @@ def test_client_score_is_cached_and_the_chat_model_scores_too(tmp_path):
     second = run_sync(client.score(OFFER, ['{"offer": 1', '{"offer": 2']))
     assert first == second and client.stats.cache_hits == 1
     assert client.stats.prompt_tokens > 0
+
+
+@pytest.mark.model
+def test_a_batch_and_ask_run_on_the_completion_model(tmp_path):
+    from tests.conftest import scai
+
+    config = tmp_path / "b.yaml"
+    config.write_text(
+        "kind: batch\nmodel: {model: 'local:gemma-270m', prompting: completion}\n"
+        "params: {max_tokens: 12, seed: 1}\nsamples: 1\n"
+        "prompts: ['Name a colour.', 'Name a fruit.']\n")
+    result = scai("batch", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "2 calls made" in result.stdout
+    asked = scai("ask", "-m", "local:gemma-270m", "--max-tokens", "8", "Say hello.")
+    assert asked.returncode == 0, asked.stderr
+    assert asked.stdout.strip() and "local:gemma-270m: 10 prompt" in asked.stderr
