@@ -74,7 +74,7 @@ async def run_once(
     first = constitution_key(0)
     current = constitution or done_cons.get(first) or initial_constitution(config, task, prior)
     if first not in done_cons:
-        run.log("constitution", current.model_dump(), key=first)
+        run.log("constitution", current.model_dump(exclude_none=True), key=first)
     counts = {"run": 0, "replayed": 0}
 
     def on_episode(ep: Episode, replayed: bool) -> None:
@@ -110,7 +110,7 @@ async def run_once(
         ctx = learning_context(task, config.memory, config.seed, epoch, current, history,
                                all_episodes)
         current = await learner.learn(ctx)
-        run.log("constitution", current.model_dump(), key=key)
+        run.log("constitution", current.model_dump(exclude_none=True), key=key)
     return Outcome(records, prior, task.table.steps.counts.calls, counts["run"],
                    counts["replayed"])
 
