@@ -90,13 +90,37 @@ def manners_table(rows, epochs: int) -> list[str]:
     return out
 
 
+def posterior_table(rows) -> list[str]:
+    """Bayes runs: how concentrated the last posterior is, and whether its MAP is the users'
+    own prior principle."""
+    out = [("| model | users | runs | candidates (mean) | MAP probability (mean [95% CI]) | "
+           "MAP is the users' prior | uniform would be |"), "|---|---|---|---|---|---|---|"]
+    cells = []
+    for r in rows:
+        if r["learner"] == "bayes" and r.get("posterior") and (r["model"], r["policy"],
+                                                                r["manner"]) not in cells:
+            cells.append((r["model"], r["policy"], r["manner"]))
+    for model, policy, manner in cells:
+        sub = [r["posterior"] for r in rows if r["learner"] == "bayes" and r.get("posterior")
+               and (r["model"], r["policy"], r["manner"]) == (model, policy, manner)]
+        tops = [max(p, key=lambda c: c["probability"]) for p in sub]
+        own = sum(1 for t in tops if t["source"] == f"prior:{policy}")
+        k = sum(len(p) for p in sub) / len(sub)
+        label = policy if manner == "neutral" else f"{manner}-{policy}"
+        out.append(f"| {model} | {label} | {len(sub)} | {k:.1f} | "
+                   f"{mean_ci([t['probability'] for t in tops]).fmt(2)} | {own}/{len(sub)} | "
+                   f"{1 / k:.2f} |")
+    return out
+
+
 def report(rows, epochs: int, wall: float) -> str:
     lines = [f"{len(rows)} runs, {epochs} epochs each, {wall:.0f} s in all.", "",
              "(a) learning a single norm (share units; movement > 0 is toward the users)", "",
              *learning_table(rows, epochs), "", ("(b) OOD: the selfish-users constitution, "
              "expected share on unseen currencies (exact, amount 100)"), "", *ood_table(rows), "",
              "(c) manners: sampled share by epoch, altruistic users", "",
-             *manners_table(rows, epochs)]
+             *manners_table(rows, epochs), "", "The bayes learner's last posterior", "",
+             *posterior_table(rows)]
     return "\n".join(lines)
 
 
