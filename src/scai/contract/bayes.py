@@ -32,11 +32,10 @@ from scai.contract.episode import Episode
 from scai.contract.learner import LearnContext, MetaLearner
 from scai.contract.memory import render_episode
 from scai.contract.prompts import PROMPTS
+from scai.contract.tasks.ultimatum_config import POLICIES as PRIORS
 from scai.errors import ConfigError
 from scai.llm import Message
 from scai.steps import derive_seed
-
-PRIORS = ("selfish", "fair", "altruistic")
 
 
 class PredictsActions(Protocol):

@@ -21,13 +21,13 @@ from scai.contract.persona import load_personas
 from scai.contract.steps import Caller
 from scai.contract.tasks import Table, task_for
 from scai.contract.tasks.ultimatum import Ultimatum
+from scai.contract.tasks.ultimatum_config import POLICIES as PRIORS
 from scai.errors import ConfigError, ModelError
 from scai.llm.backend import Backend
 from scai.progress import progress_bar
 from scai.stats import Estimate, bootstrap_diff_ci, mean_ci
 from scai.steps import ClientPool, KeyedLog, derive_seed
 
-PRIORS = ("selfish", "fair", "altruistic")
 DEFAULT_THRESHOLD = 0.15  # the separation (share) a learner needs to have room to show learning
 DEFAULT_AMOUNT = 100
 

@@ -44,6 +44,8 @@ class UltimatumOutcome(BaseModel):
 
 
 Game = Episode[UltimatumOutcome]
+#: The flexible agent outside any game: whose choices `sample_offer` and the distributions read.
+PROBE = Player(id="probe", name="Assistant", kind="flexible")
 
 
 def build_society(task: UltimatumTask, personas: list[Persona], seed: int) -> list[Player]:
@@ -252,6 +254,19 @@ class Ultimatum(Task):
     def _scripted(self, p: Player) -> bool:
         return p.kind == "fixed" and self.cfg.users == "scripted"
 
+    def _propose_prompt(self, amount: int, currency: str, partner: str, reason: bool) -> str:
+        return self.prompts["propose"].render(
+            amount=amount, currency=currency, partner=partner,
+            reason=self.prompts["reason_field"].render() if reason else "",
+            message=self.prompts["propose_message"].render() if self.cfg.messages else ".")
+
+    def _respond_prompt(self, amount: int, currency: str, partner: str, offer: int,
+                        message: str, reason: bool) -> str:
+        said = self.prompts["said"].render(text=message) if message else ""
+        return self.prompts["respond_reason" if reason else "respond"].render(
+            amount=amount, currency=currency, partner=partner, offer=offer,
+            keep=amount - offer, message=said)
+
     # -- one game ---------------------------------------------------------------------------------
     async def play(self, epoch: int, g: int, amount: int, currency: str, proposer: Player,
                    responder: Player, constitution: Constitution) -> Game:
@@ -282,21 +297,17 @@ class Ultimatum(Task):
     def proposer_messages(self, constitution: Constitution, amount: int, currency: str,
                           partner: str = "Sam") -> list[Message]:
         """What the flexible agent is shown when it proposes (as in a game, no reason asked)."""
-        prompt = self.prompts["propose"].render(
-            amount=amount, currency=currency, partner=partner, reason="",
-            message=self.prompts["propose_message"].render() if self.cfg.messages else ".")
-        return [Message(role="system", content=self.flexible_system(constitution)),
-                Message(role="user", content=prompt)]
+        return self._messages(PROBE, constitution,
+                              self._propose_prompt(amount, currency, partner, reason=False))
 
     async def sample_offer(self, constitution: Constitution, amount: int, currency: str,
                            key: str, partner: str = "Sam") -> int | None:
         """One offer the flexible agent makes under `constitution`, sampled as in a game (the
         same prompt, schema and sampling settings; seeded by `key`); None if it did not parse."""
-        flex = Player(id="probe", name="Assistant", kind="flexible")
         other = Player(id="partner", name=partner, kind="fixed")
         game = Game(id=key, epoch=0, task="ultimatum", data=UltimatumOutcome(
-            amount=amount, currency=currency, proposer=flex, responder=other))
-        offer, _ = await self._offer(game, key, flex, other, constitution, ask_reason=False)
+            amount=amount, currency=currency, proposer=PROBE, responder=other))
+        offer, _ = await self._offer(game, key, PROBE, other, constitution, ask_reason=False)
         return offer
 
     async def offer_distribution(self, constitution: Constitution, amount: int, currency: str,
@@ -312,11 +323,8 @@ class Ultimatum(Task):
     async def accept_probability(self, constitution: Constitution, amount: int, currency: str,
                                  offer: int, key: str, partner: str = "Sam") -> float:
         """P(accept) of the flexible agent as responder to `offer` under `constitution`."""
-        prompt = self.prompts["respond"].render(
-            amount=amount, currency=currency, partner=partner, offer=offer, keep=amount - offer,
-            message="")
-        messages = [Message(role="system", content=self.flexible_system(constitution)),
-                    Message(role="user", content=prompt)]
+        messages = self._messages(PROBE, constitution, self._respond_prompt(
+            amount, currency, partner, offer, message="", reason=False))
         acc, rej = await self.table.steps.score(
             self.table.model, key, messages, ['{"decision": "accept"', '{"decision": "reject"'],
             kind="decision-distribution")
@@ -342,10 +350,7 @@ class Ultimatum(Task):
         if self.cfg.messages:
             props["message"] = {"type": "string"}
         schema = {"type": "object", "properties": props, "required": list(props)}
-        prompt = self.prompts["propose"].render(
-            amount=amount, currency=currency, partner=partner.name,
-            reason=self.prompts["reason_field"].render() if reason else "",
-            message=self.prompts["propose_message"].render() if self.cfg.messages else ".")
+        prompt = self._propose_prompt(amount, currency, partner.name, reason)
         parsed = await self.table.steps.structured(
             self._model(p), f"{key}|propose", self._messages(p, constitution, prompt), schema,
             kind="offer")
@@ -366,10 +371,7 @@ class Ultimatum(Task):
         props: dict[str, Any] = {"reason": {"type": "string"}} if reason else {}
         props["decision"] = {"type": "string", "enum": ["accept", "reject"]}
         schema = {"type": "object", "properties": props, "required": list(props)}
-        said = self.prompts["said"].render(text=message) if message else ""
-        prompt = self.prompts["respond_reason" if reason else "respond"].render(
-            amount=amount, currency=currency, partner=partner.name, offer=offer,
-            keep=amount - offer, message=said)
+        prompt = self._respond_prompt(amount, currency, partner.name, offer, message, reason)
         parsed = await self.table.steps.structured(
             self._model(p), f"{key}|respond", self._messages(p, constitution, prompt), schema,
             max_tokens=48 if reason else 12, kind="decision")
