@@ -157,3 +157,46 @@ def test_a_batch_and_ask_run_on_the_completion_model(tmp_path):
     asked = scai("ask", "-m", "local:gemma-270m", "--max-tokens", "8", "Say hello.")
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.strip() and "local:gemma-270m: 10 prompt" in asked.stderr
+
+
+def test_concurrent_keyed_scores_each_log_their_own_tokens_and_cached_scores_are_reported():
+    import asyncio
+
+    from scai.llm.types import ScoreResult
+    from scai.steps import Counts, KeyedLog, keyed_score
+
+    class SlowScorer(ScriptedBackend):
+        identity = "scripted:slow-scorer"
+
+        async def score(self, messages, continuations):
+            await asyncio.sleep(0.01 * len(continuations))  # calls overlap and finish out of order
+            return ScoreResult(logprobs=[-1.0] * len(continuations),
+                               prompt_tokens=10 * len(continuations))
+
+    seen = []
+    client = ModelClient("local", cache=False, backend=SlowScorer(["x"]), on_call=seen.append)
+    log, counts = KeyedLog(None, "step"), Counts()
+
+    async def go():
+        await asyncio.gather(*(keyed_score(client, log, f"k{n}", OFFER, ["a"] * n, counts=counts)
+                               for n in (3, 1, 2)))
+
+    from scai.llm.client import run_sync
+
+    run_sync(go())
+    assert {k: v["tokens"] for k, v in log.all().items()} == {"k1": 10, "k2": 20, "k3": 30}
+    assert counts.tokens == 60 and counts.calls == 3 and len(seen) == 3
+
+
+def test_a_cached_score_is_reported_like_a_cached_completion(tmp_path):
+    from scai.llm import ResponseCache
+    from scai.llm.client import run_sync
+    from tests.scripted import ScriptedScorer
+
+    seen = []
+    client = ModelClient("local", cache=ResponseCache(tmp_path / "c.sqlite"), on_call=seen.append,
+                         backend=ScriptedScorer(["x"], scorer=lambda m, c: [-0.5] * len(c)))
+    first = run_sync(client.score(OFFER, ["a", "b"]))
+    second = run_sync(client.score(OFFER, ["a", "b"]))
+    assert first == second == [-0.5, -0.5]
+    assert [r.completion.cached for r in seen] == [False, True]

@@ -193,9 +193,8 @@ async def keyed_score(
         counts.replayed += 1
         counts.tokens += done.get("tokens", 0)
         return list(done["logprobs"])
-    before = client.stats.prompt_tokens
-    logprobs = await client.score(messages, continuations, tags={"step": key})
-    tokens = client.stats.prompt_tokens - before
+    completion = await client.score_completion(messages, continuations, tags={"step": key})
+    logprobs, tokens = list(completion.parsed), completion.usage.total_tokens
     counts.calls += 1
     counts.tokens += tokens
     log.put(key, {"kind": kind, "logprobs": logprobs, "tokens": tokens,

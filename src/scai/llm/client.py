@@ -286,17 +286,28 @@ class ModelClient:
         """Log-probability of each continuation as the start of the model's reply (summed over
         its tokens; deterministic, so cached by default). Raises ModelError where the backend
         cannot score (servers)."""
+        completion = await self.score_completion(messages, continuations, use_cache=use_cache,
+                                                 tags=tags)
+        return list(completion.parsed)
+
+    async def score_completion(
+        self, messages: list[Message] | list[dict] | str, continuations: Sequence[str], *,
+        use_cache: bool = True, tags: dict[str, Any] | None = None,
+    ) -> Completion:
+        """`score` with its accounting: the log-probabilities in `parsed`, this call's usage."""
         msgs = as_messages(messages)
         conts = list(continuations)
+        record = CallRecord(model=self.name, messages=msgs, tags={**(tags or {}), "score": len(conts)},
+                            params=GenerationParams(temperature=0.0, max_tokens=1))
         key = score_cache_key(self.backend.identity, msgs, conts) \
             if self.cache is not None and use_cache else ""
         hit = self.cache.get(key) if key else None
-        record = CallRecord(model=self.name, messages=msgs, tags={**(tags or {}), "score": len(conts)},
-                            params=GenerationParams(temperature=0.0, max_tokens=1))
         if hit is not None:
             self.stats.calls += 1
             self.stats.cache_hits += 1
-            return list(hit.parsed)
+            record.completion = hit.model_copy(update={"cached": True})
+            self._report(record)
+            return record.completion
         start = time.perf_counter()
         try:
             async with self._semaphore():
@@ -318,7 +329,7 @@ class ModelClient:
             self.cache.put(key, self.backend.identity, completion)
         record.completion = completion
         self._report(record)
-        return list(result.logprobs)
+        return completion
 
     async def check(self) -> str:
         return await self.backend.check()
