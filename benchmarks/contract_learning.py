@@ -78,7 +78,7 @@ def expected_shares(config, constitutions, variants):
 def run_job(job: dict) -> dict:
     """One simulation plus its exact read-outs; runs in a worker process."""
     from scai.contract import simulate
-    from scai.contract.constitution import Constitution
+    from scai.contract.steerability import open_ultimatum
     from scai.kinds import load_config
     from scai.store import RunStore
 
@@ -93,14 +93,14 @@ def run_job(job: dict) -> dict:
     wall = time.perf_counter() - start
     run = sim.runs[0]
     cons = [e.constitution for e in run.epochs]
-    priors = [Constitution(principles=[t]) for t in (
-        config_prior_text(config, "selfish"), config_prior_text(config, "altruistic"))]
+    game = open_ultimatum(config)
+    priors = [game.initial_constitution(p) for p in ("selfish", "altruistic")]
     (exact,) = expected_shares(config, cons, [("dollars", False)])
     (steer,) = expected_shares(config, priors, [("dollars", False)])
     ood = None
     if job["finding"] == "a" and job["policy"] == "selfish":
         final = run.final.model_copy(update={"source": "given"})
-        start_prior = Constitution(principles=[config_prior_text(config, "altruistic")])
+        start_prior = game.initial_constitution("altruistic")
         learned = expected_shares(config, [final], [(c, k) for c in OOD for k in (True, False)])
         alone = expected_shares(config, [start_prior], [(c, False) for c in OOD])
         ood = {"learned": [x[0] for x in learned], "prior_alone": [x[0] for x in alone]}
@@ -115,12 +115,6 @@ def run_job(job: dict) -> dict:
                 p if isinstance(p, dict) else p.model_dump() for p in run.final.posterior],
             "parse_failures": run.parse_failures, "steps": len(steps),
             "learner_steps": learner_steps, "wall_s": wall}
-
-
-def config_prior_text(config, prior: str) -> str:
-    from scai.contract.prompts import PROMPTS
-
-    return PROMPTS[f"prior_{prior}"].render()
 
 
 def _init_worker(threads: int) -> None:
