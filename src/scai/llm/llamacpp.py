@@ -121,8 +121,8 @@ class LlamaCppBackend(Backend):
                 raise ModelUnavailable(f"model file not found: {self.path} "
                                        f"(embedded models: local, {known})")
         self.n_ctx = n_ctx
-        self.requested = settings.prompting if settings is not None else "auto"
-        self._prompting: str | None = None if self.requested == "auto" else self.requested
+        requested = settings.prompting if settings is not None else "auto"
+        self._prompting: str | None = None if requested == "auto" else requested
         self._file = _file_identity(self.path)
 
     @property
@@ -148,7 +148,7 @@ class LlamaCppBackend(Backend):
         if self.prompting == "completion":
             return llama.tokenize(render_transcript(messages).encode(), add_bos=True,
                                   special=False)
-        text = _chat_formatter(llama, str(self.path))(messages=[m.model_dump() for m in messages])
+        text = _chat_formatter(llama)(messages=[m.model_dump() for m in messages])
         return llama.tokenize(text.prompt.encode(), add_bos=not text.added_special, special=True)
 
     def _generate_sync(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
@@ -228,16 +228,16 @@ class LlamaCppBackend(Backend):
 
 
 @lru_cache(maxsize=16)
-def _formatter_for(path: str, template: str, eos: str, bos: str) -> Any:
+def _formatter_for(template: str, eos: str, bos: str) -> Any:
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     return Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
 
-def _chat_formatter(llama: Any, path: str) -> Any:
+def _chat_formatter(llama: Any) -> Any:
     """The GGUF's own chat template, as llama-cpp-python applies it in create_chat_completion."""
     def text(token: int) -> str:
         return llama._model.token_get_text(token) if token != -1 else ""
 
-    return _formatter_for(path, llama.metadata["tokenizer.chat_template"],
+    return _formatter_for(llama.metadata["tokenizer.chat_template"],
                           text(llama.token_eos()), text(llama.token_bos()))
