@@ -61,8 +61,14 @@ class ClientStats(BaseModel):
     parse_retries: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, served from a cached prefix
     cost_usd: float = 0.0
     model_seconds: float = 0.0
+
+    @property
+    def reuse_rate(self) -> float | None:
+        """The share of prompt tokens served from a cached prefix (None before any call)."""
+        return self.cached_tokens / self.prompt_tokens if self.prompt_tokens else None
 
 
 def sample_seed(seed: int, sample_index: int) -> int:
@@ -176,6 +182,7 @@ class ModelClient:
         self.stats.calls += 1
         self.stats.prompt_tokens += completion.usage.prompt_tokens
         self.stats.completion_tokens += completion.usage.completion_tokens
+        self.stats.cached_tokens += completion.usage.cached_tokens
         self.stats.cost_usd += completion.usage.cost_usd or 0.0
         self.stats.model_seconds += completion.usage.latency_s
         if cacheable:
@@ -186,7 +193,7 @@ class ModelClient:
         self, msgs: list[Message], params: GenerationParams, sample_index: int
     ) -> Completion:
         schema = params.json_schema
-        attempts, tokens_in, tokens_out, seconds = 0, 0, 0, 0.0
+        attempts, tokens_in, tokens_out, tokens_cached, seconds = 0, 0, 0, 0, 0.0
         problem, text = "", ""
         for parse_try in range(self.settings.parse_retries + 1):
             send = params
@@ -199,6 +206,7 @@ class ModelClient:
             attempts += tries
             tokens_in += raw.prompt_tokens
             tokens_out += raw.completion_tokens
+            tokens_cached += raw.cached_tokens
             seconds += latency
             text = raw.text
             parsed = None
@@ -211,7 +219,8 @@ class ModelClient:
                     continue
             price = self.settings.price
             usage = Usage(
-                prompt_tokens=tokens_in, completion_tokens=tokens_out, latency_s=seconds,
+                prompt_tokens=tokens_in, completion_tokens=tokens_out,
+                cached_tokens=min(tokens_cached, tokens_in), latency_s=seconds,
                 cost_usd=price.cost(tokens_in, tokens_out) if price else None,
             )
             return Completion(
@@ -320,10 +329,12 @@ class ModelClient:
         seconds = time.perf_counter() - start
         completion = Completion(
             text=json.dumps(result.logprobs), parsed=result.logprobs, model=self.name,
-            usage=Usage(prompt_tokens=result.prompt_tokens + result.evaluated_tokens,
+            usage=Usage(prompt_tokens=result.prompt_tokens + result.reused_tokens
+                        + result.evaluated_tokens, cached_tokens=result.reused_tokens,
                         latency_s=seconds))
         self.stats.calls += 1
         self.stats.prompt_tokens += completion.usage.prompt_tokens
+        self.stats.cached_tokens += completion.usage.cached_tokens
         self.stats.model_seconds += seconds
         if key:
             self.cache.put(key, self.backend.identity, completion)

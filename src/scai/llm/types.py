@@ -49,6 +49,9 @@ class Usage(BaseModel):
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = Field(0, description="Of prompt_tokens, how many were not evaluated: "
+                               "a cached prefix (in-process KV cache, a server's prompt cache) "
+                               "already held them.")
     latency_s: float = 0.0
     cost_usd: float | None = None
 
@@ -64,6 +67,7 @@ class RawCompletion(BaseModel):
     finish_reason: str = "stop"
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, served from a cached prefix (see Usage)
 
 
 class Completion(BaseModel):
