@@ -105,6 +105,15 @@ class ModelSettings(BaseModel):
         "auto", description="Local GGUF models: chat (through the model's chat template) or "
         "completion (a base model: messages rendered as a plain transcript, scai.llm.transcript); "
         "auto reads which from the GGUF's metadata.")
+    prefix_cache_mb: int | None = Field(
+        None, ge=0, le=1 << 20,
+        description="Local GGUF models: memory (MiB) for saved KV states of prompt prefixes, so a "
+        "call evaluates only what no earlier call began with; 0 turns the prefix cache off. "
+        "Default: $SCAI_PREFIX_CACHE_MB, else 1024.")
+    slots: int | None = Field(
+        None, ge=1, le=1024,
+        description="A llama.cpp server's parallel slots (its -np): when set, each conversation "
+        "prefix keeps to its own slot (id_slot) so the server's prompt cache is reused.")
     price: Price | None = Field(None, description="Optional price table for cost accounting.")
 
     @model_validator(mode="after")
