@@ -3,14 +3,21 @@
 Plain HTTP through httpx, so that every fault (timeout, 429, 5xx, a body that is not JSON) maps
 to one of our errors exactly. The API key is read from the environment at call time and is
 never part of the backend's identity, its errors or its reprs.
+
+The body carries nothing volatile ahead of the messages (no ids, no timestamps), so a server's
+automatic prefix cache (vLLM, SGLang, llama.cpp) sees identical leading tokens from call to call.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import math
 import os
+import threading
 import weakref
+from collections import Counter, OrderedDict
 from typing import Any
 
 import httpx
@@ -21,6 +28,7 @@ from scai.llm.spec import ModelSettings, ModelSpec
 from scai.llm.types import GenerationParams, Message, RawCompletion
 
 _SCHEMA_MODES = ("json_schema", "json_object", "none")
+_SLOT_FIELDS = ("id_slot", "cache_prompt")
 
 
 def _retry_after(response: httpx.Response) -> float | None:
@@ -28,6 +36,95 @@ def _retry_after(response: httpx.Response) -> float | None:
         return float(response.headers.get("retry-after", ""))
     except ValueError:
         return None
+
+
+def _count(value: Any) -> int | None:
+    """A token count from a reply field, or None when the field is missing or garbled."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    if not math.isfinite(value) or value < 0 or value != int(value):
+        return None
+    return int(value)
+
+
+def cached_prompt_tokens(data: dict) -> int:
+    """How many prompt tokens the server says it served from its cache; 0 when it does not say.
+
+    OpenAI, vLLM and SGLang report `usage.prompt_tokens_details.cached_tokens`; llama.cpp's
+    server reports that too and, in older builds, only `timings.cache_n`.
+    """
+    usage = data.get("usage")
+    details = usage.get("prompt_tokens_details") if isinstance(usage, dict) else None
+    timings = data.get("timings")
+    for found in (
+        details.get("cached_tokens") if isinstance(details, dict) else None,
+        timings.get("cache_n") if isinstance(timings, dict) else None,
+    ):
+        if (n := _count(found)) is not None:
+            return n
+    return 0
+
+
+class SlotAffinity:
+    """Which llama.cpp server slot each conversation prefix keeps to, so its KV state is reused.
+
+    A prefix is the prompt's leading system messages (its first message when it has none). New
+    prefixes take slots round-robin in order of first appearance; beyond `slots` of them, a new
+    one takes the slot of the least recently used. The server queues a request pinned to a busy
+    slot instead of serving it elsewhere, so while one of our calls holds the slot, another call
+    with the same prefix goes unpinned (-1: the server picks an idle slot).
+    """
+
+    def __init__(self, slots: int):
+        self.slots = slots
+        self._slot_of: OrderedDict[str, int] = OrderedDict()  # prefix -> slot, least recent first
+        self._busy: Counter[int] = Counter()
+        self._lock = threading.Lock()  # one backend may serve several event loops (threads)
+
+    @staticmethod
+    def prefix_key(messages: list[Message]) -> str:
+        """The part of a prompt that names its conversation: a digest of the leading system turns."""
+        lead: list[Message] = []
+        for m in messages:
+            if m.role != "system":
+                break
+            lead.append(m)
+        raw = json.dumps([[m.role, m.content] for m in (lead or messages[:1])])
+        return hashlib.sha256(raw.encode()).hexdigest()
+
+    def _assign(self, key: str) -> int:
+        # Under the lock: the prefix's slot, assigned if new, and marked most recently used.
+        slot = self._slot_of.get(key)
+        if slot is None:
+            if len(self._slot_of) < self.slots:
+                slot = len(self._slot_of)
+            else:
+                _, slot = self._slot_of.popitem(last=False)
+            self._slot_of[key] = slot
+        self._slot_of.move_to_end(key)
+        return slot
+
+    def slot_for(self, messages: list[Message]) -> int:
+        """The slot this prefix keeps to (assigning one if new), without taking it."""
+        key = self.prefix_key(messages)
+        with self._lock:
+            return self._assign(key)
+
+    def acquire(self, messages: list[Message]) -> int:
+        """The slot to send this call to, taken until `release`; -1 when that slot is busy."""
+        key = self.prefix_key(messages)
+        with self._lock:
+            slot = self._assign(key)
+            if self._busy[slot]:
+                return -1
+            self._busy[slot] += 1
+            return slot
+
+    def release(self, slot: int) -> None:
+        """Give back a slot that `acquire` returned (a no-op for -1)."""
+        if slot >= 0:
+            with self._lock:
+                self._busy[slot] -= 1
 
 
 class OpenAICompatBackend(Backend):
@@ -42,6 +139,10 @@ class OpenAICompatBackend(Backend):
         self.timeout_s = settings.timeout_s
         self.key_env = settings.api_key_env or ("OPENAI_API_KEY" if spec.kind == "openai" else None)
         self.schema_mode = settings.schema_mode
+        # llama.cpp's own fields, never sent to OpenAI's API (it rejects unknown parameters).
+        self.slot_affinity = (
+            SlotAffinity(settings.slots) if settings.slots and spec.kind == "openai-compat" else None
+        )
         self.identity = f"openai-compat:{self.base_url}#{spec.name}"
         # One httpx client per event loop, keyed by the loop itself (weakly), never by id().
         self._clients: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -69,7 +170,8 @@ class OpenAICompatBackend(Backend):
             self._clients[loop] = client
         return client
 
-    def _body(self, messages: list[Message], params: GenerationParams, mode: str) -> dict:
+    def _body(self, messages: list[Message], params: GenerationParams, mode: str,
+              slot: int | None = None) -> dict:
         body: dict[str, Any] = {
             "model": self.spec.name,
             "messages": [m.model_dump() for m in messages],
@@ -90,6 +192,9 @@ class OpenAICompatBackend(Backend):
             }
         elif params.json_schema is not None and mode == "json_object":
             body["response_format"] = {"type": "json_object", "schema": params.json_schema}
+        if slot is not None:
+            body["cache_prompt"] = True
+            body["id_slot"] = slot
         return body
 
     async def _post(self, body: dict) -> httpx.Response:
@@ -105,11 +210,29 @@ class OpenAICompatBackend(Backend):
             ) from exc
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
+        affinity = self.slot_affinity
+        slot = affinity.acquire(messages) if affinity is not None else None
+        try:
+            return await self._generate(messages, params, slot)
+        finally:
+            if affinity is not None and slot is not None:
+                affinity.release(slot)
+
+    async def _generate(self, messages: list[Message], params: GenerationParams,
+                        slot: int | None) -> RawCompletion:
         modes = [self.schema_mode] if self.schema_mode != "auto" else list(_SCHEMA_MODES)
         if params.json_schema is None:
             modes = ["none"]
         for i, mode in enumerate(modes):
-            response = await self._post(self._body(messages, params, mode))
+            response = await self._post(self._body(messages, params, mode, slot))
+            if slot is not None and self._refused_request(response, _SLOT_FIELDS):
+                # A server that is not llama.cpp's may refuse its fields: ask once without them,
+                # and if that is accepted, stop sending them.
+                retry = await self._post(self._body(messages, params, mode))
+                if not self._refused_request(retry, ()):
+                    self.slot_affinity = None
+                    slot = None
+                response = retry
             if i + 1 < len(modes) and self._refused_format(response):
                 continue  # the server refused this way of asking for a schema: try the next
             if params.json_schema is not None and self.schema_mode == "auto":
@@ -118,12 +241,16 @@ class OpenAICompatBackend(Backend):
         raise AssertionError("unreachable")  # pragma: no cover
 
     @staticmethod
-    def _refused_format(response: httpx.Response) -> bool:
-        # Servers say "no" to an unknown response_format differently: 400 or 422 (vLLM, OpenAI),
+    def _refused_request(response: httpx.Response, fields: tuple[str, ...]) -> bool:
+        # Servers say "no" to a field they do not know differently: 400 or 422 (vLLM, OpenAI),
         # or a 500 that names the field (llama-cpp-python's server).
         if response.status_code in (400, 422):
             return True
-        return response.status_code == 500 and "response_format" in response.text
+        return response.status_code == 500 and any(f in response.text for f in fields)
+
+    @classmethod
+    def _refused_format(cls, response: httpx.Response) -> bool:
+        return cls._refused_request(response, ("response_format",))
 
     def _parse(self, response: httpx.Response) -> RawCompletion:
         status = response.status_code
@@ -149,12 +276,14 @@ class OpenAICompatBackend(Backend):
             raise TransientModelError(
                 f"{self.spec}: the server's reply is not a chat completion: {response.text[:120]!r}"
             ) from exc
-        usage = data.get("usage") or {}
+        usage = data.get("usage") if isinstance(data.get("usage"), dict) else {}
+        prompt_tokens = _count(usage.get("prompt_tokens")) or 0
         return RawCompletion(
             text=text,
             finish_reason=choice.get("finish_reason") or "stop",
-            prompt_tokens=int(usage.get("prompt_tokens") or 0),
-            completion_tokens=int(usage.get("completion_tokens") or 0),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=_count(usage.get("completion_tokens")) or 0,
+            cached_tokens=min(cached_prompt_tokens(data), prompt_tokens),
         )
 
     async def check(self) -> str:

@@ -112,8 +112,9 @@ class ModelSettings(BaseModel):
         "Default: $SCAI_PREFIX_CACHE_MB, else 1024.")
     slots: int | None = Field(
         None, ge=1, le=1024,
-        description="A llama.cpp server's parallel slots (its -np): when set, each conversation "
-        "prefix keeps to its own slot (id_slot) so the server's prompt cache is reused.")
+        description="openai-compat: a llama.cpp server's parallel slots (its -np): when set, "
+        "each conversation prefix (its leading system messages) keeps to its own slot (id_slot, "
+        "cache_prompt) so the server reuses that slot's KV state. Unset: the server picks.")
     price: Price | None = Field(None, description="Optional price table for cost accounting.")
 
     @model_validator(mode="after")
