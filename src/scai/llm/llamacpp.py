@@ -3,8 +3,9 @@
 A model is `chat` (it has a chat template: messages go through it) or `completion` (a base model:
 messages are rendered as a plain transcript, scai.llm.transcript); `prompting: auto` reads which
 from the GGUF's metadata. Structured output is grammar-constrained either way. `score` gives the
-log-probabilities of given continuations (scai.llm.scoring), evaluating the shared prompt once
-and reusing whatever prefix the model last evaluated.
+log-probabilities of given continuations (scai.llm.scoring), evaluating the shared prompt once.
+Every call starts from the longest prompt prefix any earlier call evaluated (scai.llm.prefix_cache,
+on unless `prefix_cache_mb: 0`), and reports how many prompt tokens that saved.
 """
 
 from __future__ import annotations
@@ -22,6 +23,16 @@ from typing import Any
 from scai.errors import ModelError, ModelUnavailable
 from scai.llm.backend import Backend
 from scai.llm.catalog import BUNDLED_NAME, CATALOG, bundled_gguf_path, catalog_path
+from scai.llm.prefix_cache import (
+    MIB,
+    CacheStats,
+    PrefixCache,
+    budget_mb,
+    held_prefix,
+    restore_best,
+    reused_tokens,
+    save_sequence,
+)
 from scai.llm.scoring import score_tokens
 from scai.llm.spec import ModelSettings, ModelSpec
 from scai.llm.transcript import TRANSCRIPT_VERSION, completion_stops, render_transcript
@@ -37,7 +48,12 @@ _MODEL_LOCKS: dict[tuple[str, int], threading.Lock] = {}
 # One long-lived worker thread per model: llama.cpp runs measurably slower when each call
 # lands on a fresh thread (as asyncio.to_thread under a new event loop would do).
 _WORKERS: dict[tuple[str, int], ThreadPoolExecutor] = {}
+# Saved KV states of earlier prompts, per loaded model (a state belongs to its context).
+_PREFIXES: dict[tuple[str, int], PrefixCache] = {}
 _REGISTRY_LOCK = threading.Lock()
+
+
+DEFAULT_PREFIX_BYTES = 1024 * MIB  # until a backend sets its own budget
 
 
 def _file_identity(path: Path) -> str:
@@ -76,6 +92,7 @@ def load_llama(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
             except (ValueError, RuntimeError) as exc:
                 raise ModelUnavailable(f"cannot load GGUF model {path}: {exc}") from exc
             _MODEL_LOCKS[key] = threading.Lock()
+            _PREFIXES[key] = PrefixCache(DEFAULT_PREFIX_BYTES)
             _WORKERS[key] = ThreadPoolExecutor(1, thread_name_prefix=f"llama-{path.stem[:20]}")
         return _MODELS[key], _MODEL_LOCKS[key]
 
@@ -84,15 +101,6 @@ def model_worker(path: Path, n_ctx: int) -> ThreadPoolExecutor:
     """The thread that runs every call on this model."""
     load_llama(path, n_ctx)
     return _WORKERS[(str(path), n_ctx)]
-
-
-def _common_prefix(a: Any, b: list[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if int(x) != y:
-            break
-        n += 1
-    return n
 
 
 def _next_logprobs(llama: Any) -> Any:
@@ -124,6 +132,7 @@ class LlamaCppBackend(Backend):
         requested = settings.prompting if settings is not None else "auto"
         self._prompting: str | None = None if requested == "auto" else requested
         self._file = _file_identity(self.path)
+        self.prefix_budget_mb = budget_mb(settings.prefix_cache_mb if settings else None)
 
     @property
     def prompting(self) -> str:
@@ -142,6 +151,27 @@ class LlamaCppBackend(Backend):
 
     def _llama(self) -> tuple[Any, threading.Lock]:
         return load_llama(self.path, self.n_ctx)
+
+    def _prefix_cache(self) -> PrefixCache | None:
+        """This model's prefix cache, held to this backend's budget; None when it is off."""
+        if self.prefix_budget_mb == 0:
+            return None
+        cache = _PREFIXES[(str(self.path), self.n_ctx)]
+        if cache.budget_bytes != self.prefix_budget_mb * MIB:
+            cache.shrink(self.prefix_budget_mb * MIB)
+        return cache
+
+    def prefix_stats(self) -> CacheStats:
+        """What this model's prefix cache has done in this process."""
+        self._llama()
+        return _PREFIXES[(str(self.path), self.n_ctx)].stats
+
+    def _start_from_cache(self, llama: Any, prompt: list[int]) -> tuple[int, PrefixCache | None]:
+        """Restore the best cached prefix of `prompt`; (tokens the context now holds, cache)."""
+        cache = self._prefix_cache()
+        if cache is None:
+            return held_prefix(llama, prompt), None
+        return restore_best(llama, cache, prompt), cache
 
     def _prompt_tokens(self, llama: Any, messages: list[Message]) -> list[int]:
         """The tokens the model sees before its reply (chat template or transcript)."""
@@ -165,17 +195,20 @@ class LlamaCppBackend(Backend):
             kwargs["grammar"] = _grammar(json.dumps(params.json_schema, sort_keys=True))
         completion = self.prompting == "completion"
         with lock:
+            prompt = self._prompt_tokens(llama, messages)
+            held, cache = self._start_from_cache(llama, prompt)
             try:
                 if completion:
                     out = llama.create_completion(
-                        prompt=self._prompt_tokens(llama, messages),
-                        stop=completion_stops(params.stop), **kwargs)
+                        prompt=prompt, stop=completion_stops(params.stop), **kwargs)
                 else:
                     out = llama.create_chat_completion(
                         messages=[m.model_dump() for m in messages],
                         stop=list(params.stop) or None, **kwargs)
             except ValueError as exc:  # e.g. the prompt is longer than the context window
                 raise ModelError(f"{self.path.name}: {exc}") from exc
+            if cache is not None:
+                save_sequence(llama, cache)
         choice = out["choices"][0]
         usage = out.get("usage") or {}
         text = choice["text"] if completion else choice["message"].get("content")
@@ -184,6 +217,7 @@ class LlamaCppBackend(Backend):
             finish_reason=choice.get("finish_reason") or "stop",
             prompt_tokens=usage.get("prompt_tokens", 0),
             completion_tokens=usage.get("completion_tokens", 0),
+            cached_tokens=reused_tokens(held, len(prompt)),
         )
 
     async def generate(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
@@ -198,9 +232,10 @@ class LlamaCppBackend(Backend):
                                  f"the context window ({self.n_ctx})")
             seqs = [llama.tokenize(c.encode(), add_bos=False, special=False)
                     for c in continuations]
-            # Reuse what the model last evaluated; at least the prompt's last token is re-run so
-            # its logits are the ones read.
-            keep = min(_common_prefix(llama.input_ids[: llama.n_tokens], prompt), len(prompt) - 1)
+            # Start from the longest prefix evaluated before; at least the prompt's last token is
+            # re-run so its logits are the ones read.
+            held, cache = self._start_from_cache(llama, prompt)
+            keep = reused_tokens(held, len(prompt))
             llama.n_tokens = keep
             llama.eval(prompt[keep:])
             base = llama.n_tokens
@@ -211,6 +246,13 @@ class LlamaCppBackend(Backend):
                 return _next_logprobs(llama)
 
             totals, steps = score_tokens(_next_logprobs(llama), base, seqs, evaluate)
+            # Keep the prompt, not the last continuation walked: the next call on this prompt
+            # (often a sample from the same distribution) starts from it.
+            llama.n_tokens = base
+            llama._ctx.kv_cache_seq_rm(-1, base, -1)
+            llama._requires_eval = True
+            if cache is not None:
+                save_sequence(llama, cache)
         return ScoreResult(logprobs=totals, prompt_tokens=len(prompt) - keep,
                            evaluated_tokens=steps, reused_tokens=keep)
 
