@@ -30,6 +30,8 @@ def isolated(tmp_path, monkeypatch):
     """Every test gets its own run store and response cache."""
     monkeypatch.setenv("SCAI_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("SCAI_CACHE_DIR", str(tmp_path / "cache"))
+    # The prefix cache stays on (the default path), smaller: one test process holds every model.
+    monkeypatch.setenv("SCAI_PREFIX_CACHE_MB", "256")
     # The converted HF checkpoint is expensive: share it across tests via a session folder.
     monkeypatch.setenv("SCAI_HF_DIR", str(_shared_hf_dir()))
     monkeypatch.chdir(tmp_path)
