@@ -101,6 +101,7 @@ def test_batch_end_to_end(tmp_path):
     assert "batch" in listing.stdout and "completed" in listing.stdout
     show = scai("runs", "show", "latest")
     assert "prompt=1/sample=1" in show.stdout and "calls_made: 4" in show.stdout
+    assert "model calls 4, prompt " in show.stdout and "% reused from cached prefixes" in show.stdout
     for fmt in ("jsonl", "csv", "parquet"):
         exp = scai("runs", "export", "latest", "--format", fmt)
         assert exp.returncode == 0 and f"events.{fmt}" in exp.stdout

@@ -73,6 +73,10 @@ def test_converse_page_shows_chat_agent_views_and_judge(ui_env):
     shown = texts(at)
     assert "could see" in shown and "The exact prompt of" in shown
     assert "disagreement" in table_text(at)  # the judge's scores
+    assert "Model calls" in [h.value for h in at.header]  # evaluated vs reused prompt tokens
+    usage = next(d.value for d in at.dataframe if "reuse rate" in d.value.columns).iloc[0]
+    assert usage["model calls"] > 0 and usage["reuse rate"].endswith("%")
+    assert usage["reused"] + usage["evaluated"] == usage["prompt tokens"]
     assert len(at.image) >= 1
 
 

@@ -45,6 +45,9 @@ def runs_show(
     out.print(f"[bold]{info.id}[/]  kind={info.kind}  status={info.status}")
     out.print(f"started {when(info.created_at)}, finished {when(info.finished_at)}, "
               f"{info.duration_s:.1f} s, {info.n_events} events")
+    usage = store.run_usage(info.id)
+    if usage.calls or usage.cache_hits or usage.failures or usage.unreadable:
+        out.print(usage.line(), markup=False, highlight=False)
     if info.error:
         out.print(f"[red]error:[/] {info.error}")
     if info.summary:
@@ -52,7 +55,11 @@ def runs_show(
         print(yaml.safe_dump(info.summary, sort_keys=False).rstrip())
     out.print("[bold]config[/]")
     print(yaml.safe_dump(info.config, sort_keys=False, allow_unicode=True).rstrip())
-    evs = store.events(info.id)[-events:] if events else []
+    evs, bad = store.read_events(info.id) if events else ([], [])
+    evs = evs[-events:] if events else []
+    if bad:  # a crash can leave a truncated payload: show the rest, name what is left out
+        out.print(f"[yellow]{len(bad)} event(s) cannot be read and are left out:[/] "
+                  f"{', '.join(bad[:4])}" + (" ..." if len(bad) > 4 else ""))
     if evs:
         out.print(f"[bold]last {len(evs)} events[/]")
     for e in evs:

@@ -16,6 +16,7 @@ import yaml
 from scai.cli_common import when
 from scai.report.blocks import Block, Code, Heading, Image, Markdown, Notice, Section, Table
 from scai.report.reader import RunData
+from scai.store.usage import RunUsage
 
 MAX_EVENTS = 200
 MAX_TEXT = 20_000
@@ -37,6 +38,30 @@ def status_blocks(data: RunData) -> list[Block]:
     for p in data.problems:
         out.append(Notice(f"This run's record is damaged: {p}.", "error"))
     return out
+
+
+def usage_blocks(usage: RunUsage) -> list[Block]:
+    """The run's model calls as one row of numbers: calls, cache hits, prompt tokens evaluated
+    vs reused from cached prefixes, completion tokens, time in the model (none: no blocks)."""
+    if not (usage.calls or usage.cache_hits or usage.failures or usage.unreadable):
+        return []
+    rate = usage.reuse_rate
+    columns = ["model calls", "from response cache", "prompt tokens", "reused", "evaluated",
+               "reuse rate", "completion tokens", "model s", "failed"]
+    row: list[Any] = [usage.calls, usage.cache_hits, usage.prompt_tokens, usage.reused_tokens,
+                      usage.evaluated_tokens, None if rate is None else f"{rate:.0%}",
+                      usage.completion_tokens, round(usage.model_s, 1), usage.failures]
+    if usage.cost_usd is not None:
+        columns.append("cost ($)")
+        row.append(round(usage.cost_usd, 4))
+    caption = ("Reused: prompt tokens served from a cached prefix (KV state) instead of "
+               "evaluated; calls answered from the response cache cost no model time and are "
+               "counted apart." if rate is not None else
+               "This run's calls do not report prompt-prefix reuse (recorded before it was "
+               "counted); calls answered from the response cache are counted apart.")
+    if usage.unreadable:
+        caption += f" {usage.unreadable} unreadable call record(s) are left out."
+    return [Heading("Model calls"), Table(columns, [row], caption=caption)]
 
 
 def scalar(v: Any) -> Any:

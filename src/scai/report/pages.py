@@ -9,8 +9,9 @@ from collections.abc import Callable
 from scai.cli_common import when
 from scai.kinds import all_kinds, get_kind
 from scai.report.blocks import Block, Heading, Notice, Page, Table
-from scai.report.generic import generic_blocks, status_blocks
+from scai.report.generic import generic_blocks, status_blocks, usage_blocks
 from scai.report.reader import RunData, StoreReader
+from scai.store.usage import RunUsage
 
 
 def kind_title(kind: str) -> str:
@@ -59,6 +60,7 @@ def run_page(reader: StoreReader, ref: str) -> Page:
                              "warning"))
     elif record.page:
         blocks += kind_blocks(record.page_builder, reader, data)
+    blocks += usage_blocks(reader.run_usage(info.id))
     blocks += generic_blocks(data, reader.root)
     return Page(title=f"{kind_title(info.kind)} run {info.id}"
                 + (f" — {info.name}" if info.name else ""),
@@ -74,10 +76,11 @@ def runs_rows(reader: StoreReader) -> list[dict]:
     usage = reader.usage()
     rows = []
     for r in reader.list_runs():
-        tokens, cost = usage.get(r.id, (0, None))
+        calls = usage.get(r.id, RunUsage())
         rows.append({"id": r.id, "kind": r.kind, "name": r.name or "", "status": r.status,
                      "started": when(r.created_at), "duration_s": round(r.duration_s, 1),
-                     "tokens": tokens, "cost_usd": cost, "events": r.n_events})
+                     "tokens": calls.total_tokens, "cost_usd": calls.cost_usd,
+                     "events": r.n_events})
     return rows
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from scai.store.models import Event, RunInfo
 from scai.store.runs import RunStore
+from scai.store.usage import RunUsage
 
 
 @dataclass
@@ -65,9 +66,13 @@ class StoreReader:
         """Every run (of `kind`), newest first; damaged rows read as far as they can."""
         return [info for info, _ in self.store.read_runs(kind)]
 
-    def usage(self) -> dict[str, tuple[int, float | None]]:
-        """Per run id: total tokens and cost (None where no price is configured)."""
+    def usage(self) -> dict[str, RunUsage]:
+        """Per run id: its model calls, tokens (evaluated vs reused), time and cost."""
         return self.store.usage()
+
+    def run_usage(self, ref: str) -> RunUsage:
+        """One run's call accounting, the same reading as `scai runs show`."""
+        return self.store.run_usage(ref)
 
     def resolve(self, ref: str) -> str:
         """A run id from an id, a unique prefix of one, or `latest`."""

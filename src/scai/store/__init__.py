@@ -10,6 +10,7 @@ from scai.store.export import export_run
 from scai.store.models import Event, RunInfo, RunStatus
 from scai.store.rows import pid_alive
 from scai.store.runs import Run, RunStore, default_runs_dir
+from scai.store.usage import RunUsage
 
-__all__ = ["Event", "Run", "RunInfo", "RunStatus", "RunStore", "default_runs_dir", "export_run",
-           "pid_alive", "redact"]
+__all__ = ["Event", "Run", "RunInfo", "RunStatus", "RunStore", "RunUsage", "default_runs_dir",
+           "export_run", "pid_alive", "redact"]

@@ -27,6 +27,7 @@ def _flatten_call(payload: dict[str, Any]) -> dict[str, Any]:
         "parsed": completion.get("parsed"),
         "finish_reason": completion.get("finish_reason"),
         "prompt_tokens": usage.get("prompt_tokens"),
+        "cached_tokens": usage.get("cached_tokens"),  # of prompt_tokens, from a cached prefix
         "completion_tokens": usage.get("completion_tokens"),
         "latency_s": usage.get("latency_s"),
         "cost_usd": usage.get("cost_usd"),

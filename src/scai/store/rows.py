@@ -1,7 +1,8 @@
 """How the store's rows read: runs and events from SQLite rows, run references, liveness.
 
 One reading for every reader: `RunStore` (which refuses a damaged row) and the dashboard's
-read-only view (which lists what is damaged and shows the rest) share these functions.
+read-only view (which lists what is damaged and shows the rest) share these functions (and
+`scai.store.usage`, the reading of a run's model calls).
 """
 
 from __future__ import annotations
@@ -22,16 +23,6 @@ RUN_SELECT = (
     " (SELECT COUNT(*) FROM events e WHERE e.run_id = r.id) FROM runs r"
 )
 EVENT_SELECT = "SELECT id, run_id, ts, type, key, payload FROM events"
-# Tokens and cost of every model call, summed per run; garbled payloads are skipped, not fatal.
-USAGE_SELECT = (
-    "SELECT run_id,"
-    " SUM(CASE WHEN json_valid(payload) THEN"
-    "  COALESCE(json_extract(payload, '$.completion.usage.prompt_tokens'), 0)"
-    "  + COALESCE(json_extract(payload, '$.completion.usage.completion_tokens'), 0) END),"
-    " SUM(CASE WHEN json_valid(payload) THEN json_extract(payload, '$.completion.usage.cost_usd')"
-    " END)"
-    " FROM events WHERE type = 'model_call' GROUP BY run_id"
-)
 STATUSES = ("running", "completed", "failed", "interrupted")
 
 

@@ -23,13 +23,13 @@ from scai.store.models import Event, RunInfo, RunStatus
 from scai.store.rows import (
     EVENT_SELECT,
     RUN_SELECT,
-    USAGE_SELECT,
     describe_event_row,
     pid_alive,
     read_event_row,
     read_run_row,
     resolve_ref,
 )
+from scai.store.usage import RunUsage, read_usage_row, usage_sql
 
 __all__ = ["Event", "Run", "RunInfo", "RunStatus", "RunStore", "default_runs_dir", "new_run_id",
            "pid_alive"]
@@ -211,11 +211,17 @@ class RunStore:
                              f"{', '.join(bad[:4])}")
         return events
 
-    def usage(self) -> dict[str, tuple[int, float | None]]:
-        """Per run id: total tokens and cost of its model calls (None where no price is known)."""
+    def usage(self, ref: str | None = None) -> dict[str, RunUsage]:
+        """Per run id (every run's, or only `ref`'s): its model calls, cache hits, tokens
+        evaluated vs reused and time in the model; a run without model calls is absent."""
+        sql, args = usage_sql(self.resolve(ref) if ref is not None else None)
         with self._lock:
-            rows = self._db.execute(USAGE_SELECT).fetchall()
-        return {r: (int(t or 0), c) for r, t, c in rows}
+            rows = self._db.execute(sql, args).fetchall()
+        return dict(read_usage_row(r) for r in rows)
+
+    def run_usage(self, ref: str) -> RunUsage:
+        """One run's call accounting (all zero for a run that made no model calls)."""
+        return next(iter(self.usage(ref).values()), RunUsage())
 
     def close(self) -> None:
         """Close the database connection."""

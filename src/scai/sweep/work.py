@@ -62,17 +62,15 @@ def _unfinished_run(store: RunStore, kind: str) -> str | None:
 
 
 def _tokens(store: RunStore) -> dict[str, int]:
-    """Prompt and completion tokens of every model call recorded in this run's store."""
-    prompt = completion = calls = cached = 0
-    for info in store.list_runs():
-        for e in store.events(info.id, "model_call"):
-            c = e.payload.get("completion") or {}
-            usage = c.get("usage") or {}
-            prompt += usage.get("prompt_tokens", 0)
-            completion += usage.get("completion_tokens", 0)
-            calls += 1
-            cached += bool(c.get("cached"))
-    return {"prompt": prompt, "completion": completion, "calls": calls, "cached_calls": cached}
+    """Tokens of the model calls recorded in this run's store (the store's own reading): prompt
+    (of which `reused` from cached prefixes) and completion tokens of the calls the model
+    answered; `calls` counts response-cache hits too, `cached_calls` only those."""
+    runs = store.usage().values()
+    return {"prompt": sum(u.prompt_tokens for u in runs),
+            "reused": sum(u.reused_tokens for u in runs),
+            "completion": sum(u.completion_tokens for u in runs),
+            "calls": sum(u.calls + u.cache_hits for u in runs),
+            "cached_calls": sum(u.cache_hits for u in runs)}
 
 
 def run_one(name: str, kind: str, config: dict[str, Any], run_dir: str, cache: bool) -> RunResult:
