@@ -1,7 +1,10 @@
 """An agent: its own system prompt, model, and view of the conversation.
 
 `Agent.messages()` is the only place a prompt is built, and it reads only the statements the
-agent may see, trimmed to its token budget, closed by an explicit scenario-state line.
+agent may see, trimmed to its token budget, closed by an explicit scenario-state line. Its
+layout keeps consecutive prompts prefix-stable: the system prompt, then the record (which only
+grows at its end between two cuts), and what changes every turn (round, year, whose turn it
+is) last.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from pathlib import Path
 
 from scai.converse.scenario import AgentSpec, ContextPolicy
 from scai.converse.transcript import Statement
+from scai.converse.window import cut_point
 from scai.llm import Message, ModelClient
 from scai.prompts import PromptBook
 
@@ -60,17 +64,21 @@ class ContextView:
 
 
 def trim(visible: list[Statement], policy: ContextPolicy) -> ContextView:
-    """Keep the newest statements that fit the budget (always at least `keep_last`)."""
-    kept: list[Statement] = []
-    used = 0
-    for s in reversed(visible):
-        cost = estimate_tokens(s.content)
-        if len(kept) >= policy.keep_last and used + cost > policy.max_tokens:
-            break
-        kept.append(s)
-        used += cost
-    kept.reverse()
-    return ContextView(kept=kept, dropped=visible[: len(visible) - len(kept)])
+    """The newest statements within the budget (always at least `keep_last`), cut where
+    `window.cut_point` says: a pure function of `visible`, so the kept part only grows at its
+    end between two cuts and a resumed run trims as the first one did."""
+    cut = cut_point([estimate_tokens(s.content) for s in visible], policy.max_tokens,
+                    policy.low_mark(policy.max_tokens), policy.keep_last)
+    return ContextView(kept=visible[cut:], dropped=visible[:cut])
+
+
+@dataclass(frozen=True)
+class Memory:
+    """An agent's summary of what fell out of its view, under the key of the step that wrote it
+    (reused until the cut moves)."""
+
+    key: str
+    text: str
 
 
 class Agent:
@@ -88,6 +96,7 @@ class Agent:
         self.context = context or ContextPolicy()
         notes = "\n".join(n.strip() for n in (spec.private_notes, extra_notes) if n and n.strip())
         self.private_notes = notes or None
+        self.memory: Memory | None = None  # its latest summary (the summarising policies)
 
     def system_prompt(self) -> str:
         private = (PROMPTS["private_notes"].render(notes=self.private_notes)

@@ -2,7 +2,8 @@
 judge that may end a conversation early. Both are logged and replayed like every other step.
 
 The messages and seeds are exactly those the judges sent before judgements became steps (recorded
-runs replay them from the cache); only the step log around them is added here.
+runs replay them from the cache); only the step log around them is added here. (A block context
+policy cuts the judge-done transcript by whole lines once it is long: judge.transcript_text.)
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def judge_done_step(config: ConverseConfig, pool: ClientPool, log: KeyedLog,
         done = log.get(key)
         if done is None:
             verdict = await judge_finished(spec, pool.get(spec.model), transcript,
-                                           seed=derive_seed(config.seed, key))
+                                           seed=derive_seed(config.seed, key),
+                                           context=config.context)
             if verdict is None:
                 tally.parse_failures += 1
                 log.event("parse_failure", {"step": key, "what": "judge-done"})

@@ -1,9 +1,9 @@
-"""Memory for the 'summarise' context policy: what no longer fits an agent's budget, summarised
-by its own model (one logged, resumable step per agent and cut-off point)."""
+"""Memory for the summarising context policies: what no longer fits an agent's budget,
+summarised by its own model (one logged, resumable step per agent and cut-off point)."""
 
 from __future__ import annotations
 
-from scai.converse.agent import PROMPTS, Agent, render_statement, trim
+from scai.converse.agent import PROMPTS, Agent, Memory, render_statement, trim
 from scai.converse.floor import Floor
 from scai.converse.transcript import Statement
 from scai.llm import Message
@@ -23,13 +23,22 @@ def summary_messages(name: str, statements: list[Statement]) -> list[Message]:
 async def memory_of(floor: Floor, agent: Agent, visible: list[Statement], round_: int,
                     turn: int) -> str | None:
     """A summary of what was dropped from `agent`'s view, or None (nothing dropped, or the
-    policy is not 'summarise')."""
-    if floor.config.context.policy != "summarise":
+    policy does not summarise). With a block policy the summary is written once per cut and
+    reused until the cut moves, so the prompt's opening stays the same between cuts."""
+    policy = floor.config.context
+    if not policy.summarises:
         return None
-    view = trim(visible, floor.config.context)
+    view = trim(visible, policy)
     if not view.dropped:
         return None
-    key = floor.key(round_, turn, f"{agent.name}-memory-upto-{view.dropped[-1].index}")
+    last = view.dropped[-1]
+    # Block: keyed by the cut alone (the round and turn of the last statement summarised).
+    # Sliding: at the turn that reads it, as recorded runs were (their keys replay as they are).
+    at = (round_, turn) if policy.sliding else (last.round, last.turn)
+    key = floor.key(*at, f"{agent.name}-memory-upto-{last.index}")
+    if agent.memory is not None and agent.memory.key == key:
+        return agent.memory.text
     step = await floor.call(agent.client, key, summary_messages(agent.name, view.dropped),
                             "memory")
+    agent.memory = Memory(key, step.text)
     return step.text

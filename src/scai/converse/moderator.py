@@ -1,19 +1,30 @@
 """The moderator: a model that picks who speaks next, ends the round, or stops the conversation.
 
 It reads the newest statements whatever their visibility (it chairs; it sees everything), and
-answers with structured output, so a reply is always one of the names it was offered.
+answers with structured output, so a reply is always one of the names it was offered. What
+changes every call (the round, the turns so far, who has spoken) closes its prompt.
 """
 
 from __future__ import annotations
 
 from scai.converse.agent import PROMPTS, render_statement
 from scai.converse.floor import Floor
+from scai.converse.transcript import Statement
+from scai.converse.window import cut_point
 from scai.errors import ParseFailure
 from scai.llm import Message
 
 END = "END"  # the moderator ends the round
 STOP = "STOP"  # the moderator ends the conversation
-HISTORY = 12  # statements the moderator reads
+HISTORY = 12  # the most statements the moderator reads
+
+
+def moderator_history(floor: Floor) -> list[Statement]:
+    """The newest statements, at most HISTORY, cut by the scenario's context policy: a block at
+    a time (the moderator's prompt stays the same but for its end between cuts), or sliding."""
+    statements = floor.transcript.all_seeing_view()
+    low = floor.config.context.low_mark(HISTORY)
+    return statements[cut_point([1] * len(statements), HISTORY, low):]
 
 
 async def choose_next(floor: Floor, round_: int, spoken: list[str]) -> str:
@@ -30,7 +41,7 @@ async def choose_next(floor: Floor, round_: int, spoken: list[str]) -> str:
         options.append(STOP)
     schema = {"type": "object", "properties": {"next": {"type": "string", "enum": options}},
               "required": ["next"]}
-    history = "\n".join(render_statement(s) for s in floor.transcript.all_seeing_view(HISTORY))
+    history = "\n".join(render_statement(s) for s in moderator_history(floor))
     messages = [
         Message(role="system", content=PROMPTS["moderator_system"].render(
             instructions=policy.moderator_prompt, names=", ".join(names))),

@@ -27,14 +27,46 @@ def check_template(text: str | None, allowed: set[str], where: str) -> None:
         )
 
 
+SLIDING = ("drop_oldest", "summarise")  # the window moves one statement a turn (as recorded)
+SUMMARISING = ("summarise", "summarise_block")
+
+
 class ContextPolicy(ConfigModel):
-    """How an agent's view of a long conversation is kept within its token budget."""
+    """How an agent's view of a long conversation is kept within its token budget.
+
+    The block policies (the default) drop a block of the oldest statements when the budget is
+    exceeded, down to `low_water`, so the prompt stays the same but for its end for many turns
+    (docs/prefix-reuse.md). The sliding ones drop one statement a turn, as runs recorded before
+    block trimming did, so those resume unchanged.
+    """
 
     max_tokens: int = Field(1536, ge=64, description="Budget for the conversation part of a prompt.")
-    policy: Literal["drop_oldest", "summarise"] = Field(
-        "drop_oldest", description="Older statements beyond the budget are dropped or summarised."
+    policy: Literal["drop_block", "summarise_block", "drop_oldest", "summarise"] = Field(
+        "drop_block",
+        description="What falls out of the budget is dropped (with a note of how many) or "
+        "summarised: drop_block and summarise_block cut a block at a time; drop_oldest and "
+        "summarise slide one statement a turn.",
+    )
+    low_water: float = Field(
+        0.6, gt=0, le=1,
+        description="Block policies: a cut keeps the newest statements that fit in this "
+        "fraction of max_tokens (1.0 slides like drop_oldest). The sliding policies ignore it.",
     )
     keep_last: int = Field(2, ge=1, description="The newest statements are always kept whole.")
+
+    @property
+    def sliding(self) -> bool:
+        """Does the window move one statement a turn (drop_oldest, summarise)?"""
+        return self.policy in SLIDING
+
+    @property
+    def summarises(self) -> bool:
+        """Is what falls out of the window summarised (not just counted)?"""
+        return self.policy in SUMMARISING
+
+    def low_mark(self, budget: int) -> int:
+        """What a cut trims a window of `budget` down to (all of it when sliding)."""
+        return budget if self.sliding else int(budget * self.low_water)
 
 
 class Deliberation(ConfigModel):
