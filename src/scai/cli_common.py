@@ -64,6 +64,14 @@ def open_store(runs_dir: Path | None) -> RunStore:
     return RunStore(runs_dir)
 
 
+def print_usage(store: RunStore, run_ids: Iterable[str]) -> None:
+    """What each run's model calls cost: calls, tokens, the share reused from cached prefixes."""
+    for run_id in run_ids:
+        usage = store.run_usage(run_id)
+        if usage.calls or usage.cache_hits:
+            out.print(f"run {run_id}: {usage.line()}", style="dim", markup=False, highlight=False)
+
+
 def when(ts: float | None) -> str:
     """A timestamp as local date and time ('-' for none)."""
     return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S") if ts else "-"

@@ -20,6 +20,7 @@ from scai.cli_common import (
     out,
     out_option,
     print_table,
+    print_usage,
     run_overrides,
 )
 
@@ -47,7 +48,8 @@ def simulate(
     cfg = load_config(config, run_overrides(overrides, seed, model), kind="contract")
     if not no_steer_check and (warning := steer_warning(cfg, cache=not no_cache)):
         err.print(f"warning: {warning}", style="yellow", markup=False, highlight=False)
-    sim = run_simulation(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
+    store = open_store(runs_dir)
+    sim = run_simulation(cfg, store, runs=runs, out_dir=out_dir, resume=resume,
                          cache=not no_cache)
     metrics = [k for k in task_for(cfg.task).brief if k in sim.aggregate]
     epochs = len(next(iter(sim.aggregate.values()))) if sim.aggregate else 0
@@ -57,6 +59,7 @@ def simulate(
         out.print(f"run {r.run_id}: {r.episodes_run} episodes played, {r.episodes_replayed} "
                   f"replayed, {r.model_calls} model calls, {r.parse_failures} parse failures",
                   markup=False)
+    print_usage(store, [r.run_id for r in sim.runs])
     out.print(f"reports in {sim.out_dir} (summary: {sim.summary})", markup=False)
     if sim.plot:
         out.print(f"plot: {sim.plot}", markup=False)

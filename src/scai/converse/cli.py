@@ -18,6 +18,7 @@ from scai.cli_common import (
     out,
     out_option,
     print_table,
+    print_usage,
     run_overrides,
 )
 
@@ -38,11 +39,13 @@ def converse(
     from scai.kinds import load_config
 
     cfg = load_config(scenario, run_overrides(overrides, seed, model), kind="converse")
-    result = run_converse(cfg, open_store(runs_dir), runs=runs, out_dir=out_dir, resume=resume,
+    store = open_store(runs_dir)
+    result = run_converse(cfg, store, runs=runs, out_dir=out_dir, resume=resume,
                           cache=not no_cache)
     print_table(("run", "seed", "stopped by", "rounds", "statements", "tokens", "judge failures"),
                 ((r.run_id, r.seed, r.stop_reason, r.rounds_run, r.statements, r.tokens,
                   r.judge_parse_failures) for r in result.runs))
+    print_usage(store, [r.run_id for r in result.runs])
     scores = {k: v for k, v in result.aggregate.items() if "." in k}
     if scores:
         out.print("[bold]judged scores[/] (mean [95% CI])")
