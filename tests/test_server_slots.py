@@ -110,6 +110,23 @@ def test_a_prompt_without_a_system_message_is_keyed_by_its_first_message():
     assert affinity.slot_for([Message(role="user", content="other")]) == 1
 
 
+def test_prefixes_taking_turns_on_too_few_slots_go_unpinned():
+    # Eight agents in turn on four slots would evict each other whatever the assignment; pinning
+    # them only makes requests queue behind each other, so the server is left to choose.
+    affinity = SlotAffinity(4)
+    got = []
+    for _ in range(3):
+        for a in range(8):
+            slot = affinity.acquire(agent_prompt(a, 0))
+            got.append(slot)
+            affinity.release(slot)
+    assert got[:4] == [0, 1, 2, 3] and set(got[4:]) == {-1}
+    for _ in range(2):  # back to four agents: once they alone fill the recent calls, pinned again
+        for a in range(4):
+            affinity.release(affinity.acquire(agent_prompt(a, 1)))
+    assert [affinity.acquire(agent_prompt(a, 2)) for a in range(4)] == [0, 1, 2, 3]
+
+
 def test_a_busy_slot_is_not_pinned_twice():
     # llama-server queues a request pinned to a busy slot; a second call goes to any idle one.
     affinity = SlotAffinity(4)
