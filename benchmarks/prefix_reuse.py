@@ -2,6 +2,7 @@
 
     python benchmarks/prefix_reuse.py --quick        # < 2 min: one JSON line
     python benchmarks/prefix_reuse.py                # forecast, chat60, simulate, memory bound
+    python benchmarks/prefix_reuse.py --workloads "" # the memory-bound arms only
 
 Each arm is a fresh `scai` process (the real CLI, response cache off, its own run store);
 arms alternate off, on, off, on, ... so that drifting machine load hits both alike. For each
@@ -127,8 +128,8 @@ def main() -> None:
     ap.add_argument("--workloads", default="forecast,chat60,simulate")
     ap.add_argument("--reps", type=int, default=2, help="off/on pairs per workload (chat60: 1)")
     ap.add_argument("--budget-mb", type=int, default=1024, help="the cache's budget when on")
-    ap.add_argument("--small-budget-mb", type=int, default=48,
-                    help="budget of the memory-bound arm (0 skips it)")
+    ap.add_argument("--small-budget-mb", type=int, nargs="*", default=[48, 128],
+                    help="budgets of the memory-bound arms (chat12; none: skip them)")
     ap.add_argument("--out", type=Path, help="also write the results here (JSON)")
     opts = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="scai-prefix-") as tmp:
@@ -139,17 +140,18 @@ def main() -> None:
                                                   "off_s", "on_s", "calls", "prompt_tokens")}))
             return
         results = []
-        for name in opts.workloads.split(","):
+        for name in filter(None, opts.workloads.split(",")):
             results.append(compare(name, 1 if name == "chat60" else opts.reps, root,
                                    opts.budget_mb))
             print(json.dumps(results[-1]))
-        if opts.small_budget_mb:
-            args = workload("chat12", root)
-            small = run_arm(args, opts.small_budget_mb, root / "memory-small")
-            base = run_arm(args, 0, root / "memory-off")
-            bound = {"workload": "chat12", "budget_mb": opts.small_budget_mb,
+        args = workload("chat12", root)
+        base = run_arm(args, 0, root / "memory-off") if opts.small_budget_mb else None
+        for budget in filter(None, opts.small_budget_mb):
+            small = run_arm(args, budget, root / f"memory-{budget}")
+            bound = {"workload": "chat12", "budget_mb": budget,
                      "peak_rss_mb_off": round(base["peak_rss_mb"]),
-                     "peak_rss_mb_small_budget": round(small["peak_rss_mb"]),
+                     "peak_rss_mb_on": round(small["peak_rss_mb"]),
+                     "over_off_mb": round(small["peak_rss_mb"] - base["peak_rss_mb"]),
                      "reuse_rate": round(small["cached_tokens"] / max(1, small["prompt_tokens"]), 3),
                      "identical": small["replies"] == base["replies"]}
             results.append(bound)

@@ -49,6 +49,10 @@ def test_the_budget_holds_least_recently_used_first_out():
     assert cache.stats.evictions == 1 and cache.stats.peak_bytes <= 30
     cache.put(toks(5), "huge", 31)  # larger than the whole budget: never stored
     assert cache.stats.refused == 1 and cache.bytes == 30
+    cache.make_room(25)  # before a 25-byte copy is made, room is made for it
+    assert cache.bytes == 0 and cache.stats.evictions == 4
+    cache.put(toks(6), "six", 10)
+    cache.put(toks(7), "seven", 10)
     cache.shrink(15)  # a smaller budget evicts at once
     assert cache.bytes <= 15 and len(cache) == 1
 

@@ -15,6 +15,7 @@ model's outputs do not depend on the cache: the restored state is the state eval
 from __future__ import annotations
 
 import ctypes
+import mmap
 import os
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -63,7 +64,7 @@ class Entry:
     """One saved sequence: its tokens and llama.cpp's state of it."""
 
     tokens: np.ndarray
-    state: Any  # a ctypes uint8 array, as llama.cpp wrote it
+    state: Any  # an anonymous mmap holding llama.cpp's bytes
     size: int
 
 
@@ -133,6 +134,15 @@ class PrefixCache:
         self.stats.saves += 1
         self.shrink()
 
+    def make_room(self, size: int) -> None:
+        """Evict least recently used entries until `size` more bytes fit in the budget."""
+        total = self.bytes
+        while self._entries and total + size > self.budget_bytes:
+            _, old = self._entries.popitem(last=False)
+            total -= old.size
+            self.stats.evictions += 1
+        self.stats.bytes, self.stats.entries = total, len(self._entries)
+
     def shrink(self, budget_bytes: int | None = None) -> None:
         """Evict least recently used entries until the cache fits (a new budget, if given)."""
         if budget_bytes is not None:
@@ -169,10 +179,16 @@ def save_sequence(llama: Any, cache: PrefixCache) -> None:
     if size == 0 or size > cache.budget_bytes:
         cache.stats.refused += 1
         return
-    buf = (ctypes.c_uint8 * size)()
-    written = int(llama_cpp.llama_state_seq_get_data(llama.ctx, buf, size, 0))
+    cache.make_room(size)  # evict first: the copy must not take the process past the budget
+    # Each state in its own anonymous mapping: an evicted one goes back to the system at once
+    # (from the heap, freed blocks of this size often stay with the process).
+    buf = mmap.mmap(-1, size)
+    view = (ctypes.c_uint8 * size).from_buffer(buf)
+    written = int(llama_cpp.llama_state_seq_get_data(llama.ctx, view, size, 0))
+    del view
     if written == 0:
         cache.stats.failures += 1
+        buf.close()
         return
     cache.put(tokens, buf, written)
 
@@ -194,7 +210,10 @@ def restore_best(llama: Any, cache: PrefixCache, prompt: list[int]) -> int:
     if entry is None or n <= live:
         return live
     llama._ctx.kv_cache_seq_rm(-1, 0, -1)
-    if int(llama_cpp.llama_state_seq_set_data(llama.ctx, entry.state, entry.size, 0)) == 0:
+    view = (ctypes.c_uint8 * entry.size).from_buffer(entry.state)
+    loaded = int(llama_cpp.llama_state_seq_set_data(llama.ctx, view, entry.size, 0))
+    del view
+    if loaded == 0:
         cache.stats.failures += 1
         cache.discard(entry)
         llama.n_tokens = 0
