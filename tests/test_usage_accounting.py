@@ -54,7 +54,7 @@ def store(tmp_path) -> RunStore:
 NEW = RunUsage(calls=3, cache_hits=1, failures=1, unreadable=1, prompt_tokens=45_925,
                reused_tokens=37_080, completion_tokens=2_070, model_s=38.25, reuse_reported=3)
 NEW_LINE = ("model calls 3 (+1 from cache), prompt 45,925 tokens (81% reused from cached "
-            "prefixes), completion 2,070 tokens, 38.2 s in the model, 1 failed, 1 unreadable "
+            "prefixes), completion 2,070 tokens, 38.2 s of call time (summed over calls), 1 failed, 1 unreadable "
             "call record(s) left out")
 
 
@@ -74,11 +74,11 @@ def test_the_store_sums_calls_made_apart_from_cache_hits_and_skips_garbled_recor
 def test_the_one_line_summary_omits_reuse_where_no_call_reports_it(store):
     assert store.run_usage("new").line() == NEW_LINE
     assert store.run_usage("old").line() == ("model calls 2, prompt 1,000 tokens, completion "
-                                             "100 tokens, 4.0 s in the model")
+                                             "100 tokens, 4.0 s of call time (summed over calls)")
     priced = RunUsage(calls=1, prompt_tokens=10, completion_tokens=2, model_s=0.5,
                       cost_usd=0.00123, reuse_reported=1)
     assert priced.line() == ("model calls 1, prompt 10 tokens (0% reused from cached prefixes), "
-                             "completion 2 tokens, 0.5 s in the model, $0.0012")
+                             "completion 2 tokens, 0.5 s of call time (summed over calls), $0.0012")
 
 
 def test_runs_show_prints_the_usage_line(store):

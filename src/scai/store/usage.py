@@ -79,7 +79,7 @@ class RunUsage:
 
     def line(self) -> str:
         """One line for a person, e.g. `model calls 63 (+12 from cache), prompt 43,925 tokens
-        (81% reused from cached prefixes), completion 2,070 tokens, 38.2 s in the model`."""
+        (81% reused from cached prefixes), completion 2,070 tokens, 38.2 s of call time (summed over calls)`."""
         hits = f" (+{self.cache_hits:,} from cache)" if self.cache_hits else ""
         parts = [f"model calls {self.calls:,}{hits}"]
         if self.calls:
@@ -87,7 +87,7 @@ class RunUsage:
             reuse = f" ({rate:.0%} reused from cached prefixes)" if rate is not None else ""
             parts += [f"prompt {self.prompt_tokens:,} tokens{reuse}",
                       f"completion {self.completion_tokens:,} tokens",
-                      f"{self.model_s:.1f} s in the model"]
+                      f"{self.model_s:.1f} s of call time (summed over calls)"]
         if self.cost_usd is not None:
             parts.append(f"${self.cost_usd:.4f}")
         if self.failures:
