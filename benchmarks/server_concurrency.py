@@ -14,10 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import httpx
 
@@ -44,9 +47,10 @@ def requests(n: int, max_tokens: int) -> list[ChatRequest]:
     ]
 
 
-def start_server(binary: str, slots: int, threads: int = 2,
-                 cpus: str | None = None) -> tuple[subprocess.Popen, str]:
-    """Start a server on a free port; `cpus` (e.g. "1") pins it to those cores with taskset."""
+def start_server(binary: str, slots: int, threads: int = 2, cpus: str | None = None, *,
+                 ctx_per_slot: int = 1024, extra: Sequence[str] = ()) -> tuple[subprocess.Popen, str]:
+    """Start a server on a free port; `cpus` (e.g. "1") pins it to those cores with taskset,
+    `extra` are more server flags. Its output goes to $TMPDIR/llama-server-PORT.log."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -55,10 +59,11 @@ def start_server(binary: str, slots: int, threads: int = 2,
                "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096"]
     else:
         cmd = [binary, "-m", str(bundled_gguf_path()), "--host", "127.0.0.1", "--port", str(port),
-               "-np", str(slots), "-c", str(1024 * slots), "-t", str(threads)]
+               "-np", str(slots), "-c", str(ctx_per_slot * slots), "-t", str(threads), *extra]
     if cpus:
         cmd = ["taskset", "-c", cpus, *cmd]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = open(os.environ.get("TMPDIR", "/tmp") + f"/llama-server-{port}.log", "w")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}/v1"
     for _ in range(600):
         try:
@@ -67,7 +72,22 @@ def start_server(binary: str, slots: int, threads: int = 2,
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise SystemExit("server did not start")
+    raise SystemExit(f"server did not start; see {log.name}")
+
+
+@contextmanager
+def serving(base_url: str | None, binary: str | None, slots: int, **kw) -> Iterator[str]:
+    """The server's address: `base_url` when one is running, else a server started (and
+    stopped on the way out) by `start_server(binary, slots, **kw)`."""
+    if base_url:
+        yield base_url
+        return
+    proc, url = start_server(binary, slots, **kw)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
 
 
 async def timed(client: ModelClient, reqs: list[ChatRequest], use_cache: bool | None) -> tuple[float, int]:
@@ -113,16 +133,9 @@ def main() -> None:
     ap.add_argument("--replay-tokens", type=int, default=16)
     ap.add_argument("--cache-path", default="/tmp/scai-bench-cache.sqlite")
     args = ap.parse_args()
-    proc = None
-    if not args.base_url:
-        proc, args.base_url = start_server(args.server_bin, args.slots)
-    args.server_label = args.server_bin if proc else args.base_url
-    try:
+    args.server_label = args.base_url or args.server_bin
+    with serving(args.base_url, args.server_bin, args.slots) as args.base_url:
         print(json.dumps(asyncio.run(main_async(args))))
-    finally:
-        if proc:
-            proc.terminate()
-            proc.wait(10)
 
 
 if __name__ == "__main__":

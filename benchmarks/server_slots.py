@@ -18,16 +18,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import socket
-import subprocess
+import sys
 import time
 from pathlib import Path
 
-import httpx
-
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings
-from scai.llm.llamacpp import bundled_gguf_path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from server_concurrency import serving
 
 RULES = [
     "Speak plainly and keep every answer under three sentences.",
@@ -85,26 +83,6 @@ def wait_for_quiet(max_load: float, wait_s: float) -> float:
     return load
 
 
-def start_server(binary: str, slots: int, ctx_per_slot: int, threads: int,
-                 extra: list[str]) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [binary, "-m", str(bundled_gguf_path()), "--host", "127.0.0.1", "--port", str(port),
-           "-np", str(slots), "-c", str(ctx_per_slot * slots), "-t", str(threads), *extra]
-    log = open(os.environ.get("TMPDIR", "/tmp") + f"/llama-server-slots-{port}.log", "w")
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}/v1"
-    for _ in range(600):
-        try:
-            if httpx.get(f"{base}/models", timeout=1).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(f"server did not start; see {log.name}")
-
-
 def summarise(runs: list[dict]) -> dict:
     wall = sum(r["wall_s"] for r in runs)
     prompt = sum(r["prompt_tokens"] for r in runs)
@@ -154,17 +132,10 @@ def main() -> None:
     args = ap.parse_args()
     if not (args.server_bin or args.base_url):
         ap.error("give --server-bin or --base-url")
-    proc = None
-    if not args.base_url:
-        proc, args.base_url = start_server(args.server_bin, args.slots, args.ctx_per_slot,
-                                           args.threads, args.server_arg)
     args.server_label = args.server_bin or args.base_url
-    try:
+    with serving(args.base_url, args.server_bin, args.slots, threads=args.threads,
+                 ctx_per_slot=args.ctx_per_slot, extra=args.server_arg) as args.base_url:
         print(json.dumps(asyncio.run(main_async(args))))
-    finally:
-        if proc:
-            proc.terminate()
-            proc.wait(10)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from server_concurrency import start_server
+from server_concurrency import serving
 
 from scai.kinds import load_config
 from scai.llm import ChatRequest, GenerationParams, Message, ModelClient, ModelSettings
@@ -100,12 +100,8 @@ def main() -> None:
     args = ap.parse_args()
     if args.client_cpus:
         os.sched_setaffinity(0, {int(c) for c in args.client_cpus.split(",")})
-    proc = None
-    if not args.base_url:
-        proc, args.base_url = start_server(args.server_bin, args.slots, args.server_threads,
-                                           args.server_cpus)
-    url = args.base_url
-    try:
+    with serving(args.base_url, args.server_bin, args.slots, threads=args.server_threads,
+                 cpus=args.server_cpus) as url:
         load_generator(url, argparse.Namespace(**{**vars(args), "runs": 1, "prompts": 2}))  # warm
         lg_wall, lg_tokens = load_generator(url, args)
         print(f"load generator: {lg_tokens} tokens in {lg_wall:.1f} s = "
@@ -120,7 +116,7 @@ def main() -> None:
         print(f"load generator again: {lg2_tokens / lg2_wall:.1f} tok/s", flush=True)
         lg_rate = (lg_tokens + lg2_tokens) / (lg_wall + lg2_wall)
         result = {
-            "server": args.server_bin if proc else url, "slots": args.slots, "runs": args.runs,
+            "server": args.base_url or args.server_bin, "slots": args.slots, "runs": args.runs,
             "prompts_per_run": args.prompts, "max_tokens": args.max_tokens,
             "server_threads": args.server_threads, "server_cpus": args.server_cpus,
             "client_cpus": args.client_cpus,
@@ -131,10 +127,6 @@ def main() -> None:
             "ratio": round(sw_rate / lg_rate, 3),
             "ratio_with_ray_start": round(sw_rate_all / lg_rate, 3), **sw}
         print(json.dumps(result))
-    finally:
-        if proc:
-            proc.terminate()
-            proc.wait(10)
 
 
 if __name__ == "__main__":
