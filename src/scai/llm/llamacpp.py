@@ -24,6 +24,7 @@ from scai.errors import ModelError, ModelUnavailable
 from scai.llm.backend import Backend
 from scai.llm.catalog import BUNDLED_NAME, CATALOG, bundled_gguf_path, catalog_path
 from scai.llm.prefix_cache import (
+    DEFAULT_BUDGET_MB,
     MIB,
     CacheStats,
     PrefixCache,
@@ -51,9 +52,6 @@ _WORKERS: dict[tuple[str, int], ThreadPoolExecutor] = {}
 # Saved KV states of earlier prompts, per loaded model (a state belongs to its context).
 _PREFIXES: dict[tuple[str, int], PrefixCache] = {}
 _REGISTRY_LOCK = threading.Lock()
-
-
-DEFAULT_PREFIX_BYTES = 1024 * MIB  # until a backend sets its own budget
 
 
 def _file_identity(path: Path) -> str:
@@ -92,7 +90,7 @@ def load_llama(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
             except (ValueError, RuntimeError) as exc:
                 raise ModelUnavailable(f"cannot load GGUF model {path}: {exc}") from exc
             _MODEL_LOCKS[key] = threading.Lock()
-            _PREFIXES[key] = PrefixCache(DEFAULT_PREFIX_BYTES)
+            _PREFIXES[key] = PrefixCache(DEFAULT_BUDGET_MB * MIB)  # until a backend sets its own
             _WORKERS[key] = ThreadPoolExecutor(1, thread_name_prefix=f"llama-{path.stem[:20]}")
         return _MODELS[key], _MODEL_LOCKS[key]
 

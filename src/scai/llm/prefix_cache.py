@@ -134,7 +134,7 @@ class PrefixCache:
         self.stats.saves += 1
         self.shrink()
 
-    def make_room(self, size: int) -> None:
+    def make_room(self, size: int = 0) -> None:
         """Evict least recently used entries until `size` more bytes fit in the budget."""
         total = self.bytes
         while self._entries and total + size > self.budget_bytes:
@@ -142,19 +142,13 @@ class PrefixCache:
             total -= old.size
             self.stats.evictions += 1
         self.stats.bytes, self.stats.entries = total, len(self._entries)
+        self.stats.peak_bytes = max(self.stats.peak_bytes, total)
 
     def shrink(self, budget_bytes: int | None = None) -> None:
         """Evict least recently used entries until the cache fits (a new budget, if given)."""
         if budget_bytes is not None:
             self.budget_bytes = budget_bytes
-        total = self.bytes
-        while self._entries and total > self.budget_bytes:
-            _, old = self._entries.popitem(last=False)
-            total -= old.size
-            self.stats.evictions += 1
-        self.stats.bytes = total
-        self.stats.entries = len(self._entries)
-        self.stats.peak_bytes = max(self.stats.peak_bytes, total)
+        self.make_room()
 
     def discard(self, entry: Entry) -> None:
         for id_, e in list(self._entries.items()):
