@@ -1,0 +1,226 @@
+"""`run_judge_check`: measure judges against the calibration set's labels and record the result.
+
+Every judge scores the same items (the test split by default); its agreement with the labels is
+reported per calibrated rubric and label, beside the constant-judge baseline. With more than one
+judge, their jury (the mean of the members' values) is measured too, with Krippendorff's alpha
+between the members per label. The run is recorded in the store (kind `judge-check`), with one
+`agreement` event per judge, which CAI reports read back (`scai.judges.record`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from scai.errors import ConfigError
+from scai.judges.agreement import LabelAgreement, agreement, called, krippendorff_alpha
+from scai.judges.calibration import (
+    FAMILIES,
+    CalibrationItem,
+    Split,
+    default_calibration_path,
+    load_calibration,
+    select,
+)
+from scai.judges.methods import (
+    ClassifierJudge,
+    ConstantJudge,
+    ItemJudge,
+    Method,
+    ModelJudge,
+    OpeningJudge,
+    Prediction,
+)
+from scai.llm import run_sync
+from scai.progress import progress_bar
+from scai.recording import call_logger, recorded_run
+from scai.store import RunStore
+
+# Judges named by a word rather than a model string.
+BUILTIN = ("classifier", "opening", "constant")
+
+
+class JudgeReport(BaseModel):
+    """One judge's agreement with the labels: a row per (rubric, label), plus `all.refused`
+    over every reply that carries a refusal label."""
+
+    judge: str
+    split: str
+    items: int
+    rows: dict[str, LabelAgreement]
+    seconds: float
+    members: list[str] = Field(default_factory=list, description="A jury's judges.")
+    alpha: dict[str, float | None] = Field(default_factory=dict, description="A jury: "
+                                           "Krippendorff's alpha between its members per row.")
+    notes: list[str] = Field(default_factory=list)
+
+
+class JudgeCheck(BaseModel):
+    """A whole check: the data, the split, each judge's report and the constant baseline."""
+
+    run_id: str | None = None
+    data: str
+    split: str
+    items: int
+    reports: list[JudgeReport]
+    baseline: JudgeReport
+    out_dir: str | None = None
+
+
+def _rows(items: Sequence[CalibrationItem], predictions: Sequence[Prediction]
+          ) -> dict[str, tuple[Literal["binary", "scale"], list[float | None], list[int]]]:
+    """(kind, judge values, labels) per row name, for the labels the judge covers."""
+    rows: dict[str, tuple[Literal["binary", "scale"], list[float | None], list[int]]] = {}
+
+    def add(row: str, kind: Literal["binary", "scale"], value: float | None, gold: int) -> None:
+        rows.setdefault(row, (kind, [], []))
+        rows[row][1].append(value)
+        rows[row][2].append(gold)
+
+    for item, pred in zip(items, predictions, strict=True):
+        family = FAMILIES[item.family]
+        for label in family.labels:
+            if label not in pred.values:
+                continue  # this judge does not cover the label
+            kind: Literal["binary", "scale"] = "binary" if label in family.binary else "scale"
+            add(f"{item.rubric}.{label}", kind, pred.values[label], item.labels[label])
+            if label == "refused":
+                add("all.refused", kind, pred.values[label], item.labels[label])
+    return dict(sorted(rows.items()))
+
+
+def report_for(name: str, split: str, items: Sequence[CalibrationItem],
+               predictions: Sequence[Prediction], seconds: float, *, seed: int = 0
+               ) -> JudgeReport:
+    """A judge's predictions on items -> its agreement per row, with bootstrap intervals."""
+    return JudgeReport(judge=name, split=split, items=len(items), seconds=round(seconds, 2),
+                       rows={row: agreement(row, kind, values, gold, seed=seed)
+                             for row, (kind, values, gold) in _rows(items, predictions).items()})
+
+
+def jury_report(members: Sequence[tuple[str, list[Prediction]]], split: str,
+                items: Sequence[CalibrationItem], seconds: float, *, seed: int = 0
+                ) -> JudgeReport:
+    """The members' mean value per item and label as one judge, and alpha between them."""
+    combined: list[Prediction] = []
+    for i, item in enumerate(items):
+        values: dict[str, float | None] = {}
+        for label in FAMILIES[item.family].labels:
+            given = [p[i].values.get(label) for _, p in members if label in p[i].values]
+            scored = [v for v in given if v is not None]
+            if given:
+                values[label] = sum(scored) / len(scored) if scored else None
+        combined.append(Prediction(item_id=item.id, values=values))
+    names = [name for name, _ in members]
+    report = report_for(f"jury({', '.join(names)})", split, items, combined, seconds, seed=seed)
+    report.members = names
+    per_member = [_rows(items, preds) for _, preds in members]
+    for row, agreed in report.rows.items():
+        units = list(zip(*(r[row][1] for r in per_member if row in r), strict=True))
+        if agreed.kind == "binary":
+            units = [tuple(None if v is None else called(v) for v in u) for u in units]
+        report.alpha[row] = krippendorff_alpha(
+            units, "nominal" if agreed.kind == "binary" else "interval")
+    return report
+
+
+def build_judge(spec: str, dev: Sequence[CalibrationItem], *, method: Method, rubrics: dict,
+                seed: int, cache: bool, on_call=None, backend=None) -> ItemJudge:
+    """A judge by name: `classifier`, `opening`, `constant`, or a model string."""
+    if spec == "classifier":
+        return ClassifierJudge(dev, seed=seed)
+    if spec == "opening":
+        return OpeningJudge()
+    if spec == "constant":
+        return ConstantJudge(dev)
+    return ModelJudge(spec, rubrics, method=method, seed=seed, cache=cache, on_call=on_call,
+                      backend=backend)
+
+
+def _calibrated_rubrics() -> dict:
+    from scai.cai.rubrics import shipped_rubrics
+
+    return dict(shipped_rubrics())
+
+
+def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: Split = "test",
+                    rubrics: Sequence[str] | None = None, data: Path | None = None,
+                    store: RunStore | None = None, seed: int = 0, cache: bool = True,
+                    progress: bool = True, out_dir: Path | None = None, backend=None
+                    ) -> JudgeCheck:
+    """Measure each judge (and, for several, their jury) on one split; record and write it."""
+    if not judges:
+        raise ConfigError("--judge: give at least one judge (a model string, classifier, opening)")
+    select([], rubrics=rubrics)  # an unknown --rubric is named before any file is read
+    every = load_calibration(data)
+    dev, chosen = select(every, split="dev", rubrics=rubrics), select(every, split=split,
+                                                                       rubrics=rubrics)
+    if not chosen:
+        raise ConfigError(f"{data or default_calibration_path()}: no {split} items"
+                          f"{' for ' + ', '.join(rubrics) if rubrics else ''}")
+    if any(j == "classifier" for j in judges) and split == "dev":
+        raise ConfigError("--judge classifier is fitted on the dev split; check it on --split test")
+    config = {"judges": list(judges), "method": method, "split": split,
+              "rubrics": list(rubrics or []), "data": str(data or "shipped"), "seed": seed,
+              "items": len(chosen)}
+    shipped = _calibrated_rubrics()
+    with recorded_run(store, "judge-check", config) if store is not None else nullcontext() as run:
+        results: list[tuple[str, list[Prediction], float]] = []
+        for spec in judges:
+            judge = build_judge(spec, dev, method=method, rubrics=shipped, seed=seed,
+                                cache=cache, on_call=call_logger(run) if run else None,
+                                backend=backend)
+            start = time.perf_counter()
+            with progress_bar(f"judge {judge.name}" if progress else None,
+                              total=len(chosen)) as advance:
+                preds = run_sync(judge.predict(chosen, advance))
+            results.append((judge.name, preds, time.perf_counter() - start))
+        reports = [report_for(name, split, chosen, preds, secs, seed=seed)
+                   for name, preds, secs in results]
+        for report, spec in zip(reports, judges, strict=False):
+            if spec == "classifier":
+                report.notes.append("fitted on the dev split (penalty by 5-fold CV)")
+        if len(results) > 1:
+            reports.append(jury_report([(n, p) for n, p, _ in results], split, chosen,
+                                       sum(s for _, _, s in results), seed=seed))
+        constant = run_sync(ConstantJudge(dev).predict(chosen, lambda _n: None))
+        check = JudgeCheck(data=str(data or default_calibration_path()), split=split,
+                           items=len(chosen), reports=reports,
+                           baseline=report_for("constant", split, chosen, constant, 0.0, seed=seed))
+        where = out_dir or (run.dir if run is not None else None)
+        if where is not None:
+            _write(Path(where), check, chosen, results)
+            check.out_dir = str(where)
+        if run is not None:
+            check.run_id = run.id
+            for report in reports:
+                run.log("agreement", report.model_dump(mode="json"))
+            run.log("baseline", check.baseline.model_dump(mode="json"))
+            run.finish("completed", summary={r.judge: {row: a.stats[_headline(a)].value
+                                                       for row, a in r.rows.items()}
+                                             for r in reports})
+    return check
+
+
+def _headline(row: LabelAgreement) -> str:
+    return "accuracy" if row.kind == "binary" else "mae"
+
+
+def _write(where: Path, check: JudgeCheck, items: Sequence[CalibrationItem],
+           results: Sequence[tuple[str, list[Prediction], float]]) -> None:
+    where.mkdir(parents=True, exist_ok=True)
+    (where / "judge-check.json").write_text(check.model_dump_json(indent=2) + "\n",
+                                            encoding="utf-8")
+    with (where / "predictions.jsonl").open("w", encoding="utf-8") as fh:
+        for name, preds, _ in results:
+            for item, pred in zip(items, preds, strict=True):
+                fh.write(json.dumps({"judge": name, "item_id": item.id, "family": item.family,
+                                     "case": item.case, "labels": item.labels,
+                                     "values": pred.values, "detail": pred.detail},
+                                    ensure_ascii=False) + "\n")
