@@ -138,3 +138,31 @@ CONFIGS = sorted(p for p in (REPO / "examples").rglob("*.yaml") if "constitution
 def test_every_shipped_config_validates(path):
     result = scai("validate", str(path))
     assert result.returncode == 0, result.stderr
+
+
+def test_two_judges_on_one_metric_report_their_agreement(tmp_path):
+    from scai.converse.judge import Judgement
+    from scai.converse.result import ConverseRun, jury_alpha
+
+    def run(i: int, j: int, k: int) -> ConverseRun:
+        return ConverseRun(run_id=f"r{i}", seed=i, stop_reason="rounds", rounds_run=1,
+                           statements=2, tokens=1, model_calls=1, replayed_steps=0,
+                           judge_parse_failures=0, out_dir="", judgements=[
+                               Judgement(judge="j", scores={"disagreement": j, "solo": 1}),
+                               Judgement(judge="k", scores={"disagreement": k})])
+
+    agreeing = [run(0, 1, 1), run(1, 3, 3), run(2, 5, 5)]
+    assert jury_alpha(agreeing) == {"disagreement": 1.0}  # "solo" has one judge: no alpha
+    crossed = [run(0, 1, 5), run(1, 5, 1), run(2, 3, 3)]
+    assert jury_alpha(crossed)["disagreement"] < 0
+    two = JUDGES + """\
+  - name: k
+    metrics:
+      - {name: disagreement, description: how much they disagreed, min: 1, max: 5}
+"""
+    result = run_converse(load_config(write(tmp_path, judges=two)), RunStore(), runs=2,
+                          out_dir=tmp_path / "out", progress=False, backend=AgentScript())
+    # The scripted judges both give 5 every time: nothing varies, so alpha is undefined.
+    assert result.jury_alpha == {"disagreement": None}
+    assert json.loads((tmp_path / "out" / "aggregate.json").read_text())["jury_alpha"] == {
+        "disagreement": None}

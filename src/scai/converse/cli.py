@@ -51,6 +51,16 @@ def converse(
         out.print("[bold]judged scores[/] (mean [95% CI])")
         for name, est in scores.items():
             out.print(f"  {name}: {est.fmt()}", markup=False)
+        # Converse metrics are the scenario's own: no labelled replies exist to check a judge
+        # against, so the only measured agreement is between judges scoring the same metric.
+        for metric, alpha in result.jury_alpha.items():
+            shown = "n/a (too little variation)" if alpha is None else f"{alpha:.2f}"
+            out.print(f"  judges' agreement on {metric} (Krippendorff's alpha over runs): "
+                      f"{shown}", markup=False)
+        out.print("  judges: not calibrated (no reference labels for a scenario's metrics; "
+                  "give two judges the same metrics to measure their agreement)"
+                  if not result.jury_alpha else "  judges: not calibrated against labels",
+                  style="dim", markup=False)
     out.print(f"transcripts in {result.out_dir}" + (f"; plot {result.plot}" if result.plot else ""))
 
 

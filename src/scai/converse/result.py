@@ -35,6 +35,7 @@ class ConverseResult(BaseModel):
     judge_failures: dict[str, int]
     out_dir: str
     plot: str | None = None
+    jury_alpha: dict[str, float | None] = {}  # metric -> alpha between the judges scoring it
 
 
 def judged_scores(
@@ -54,6 +55,23 @@ def judged_scores(
             elif metric in values.get(j.judge, {}):
                 values[j.judge][metric].append(value)
     return {judge: {m: mean_ci(v) for m, v in ms.items()} for judge, ms in values.items()}
+
+
+def jury_alpha(runs: Iterable[ConverseRun]) -> dict[str, float | None]:
+    """Krippendorff's alpha (interval) between the judges, for each metric two or more judges
+    score, with runs as the units: how far the judges agree beyond chance (None: too little to
+    compare, e.g. one run, or every score the same)."""
+    from scai.judges.agreement import krippendorff_alpha
+
+    per_run = [{(j.judge, m): float(v) for j in r.judgements for m, v in (j.scores or {}).items()}
+               for r in runs]
+    judges: dict[str, set[str]] = {}
+    for scores in per_run:
+        for judge, metric in scores:
+            judges.setdefault(metric, set()).add(judge)
+    return {metric: krippendorff_alpha([[s.get((j, metric)) for j in sorted(names)]
+                                        for s in per_run], "interval")
+            for metric, names in sorted(judges.items()) if len(names) >= 2}
 
 
 def judge_failures(judgements: Iterable[Judgement], judges: Iterable[str]) -> dict[str, int]:

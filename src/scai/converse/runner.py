@@ -15,7 +15,13 @@ from pathlib import Path
 from scai.converse.conversation import Conversation
 from scai.converse.floor import Tally
 from scai.converse.judging import judge_all, judge_done_step
-from scai.converse.result import ConverseResult, ConverseRun, judge_failures, judged_scores
+from scai.converse.result import (
+    ConverseResult,
+    ConverseRun,
+    judge_failures,
+    judged_scores,
+    jury_alpha,
+)
 from scai.converse.scenario import ConverseConfig
 from scai.converse.turns import policy_for
 from scai.llm.backend import Backend
@@ -98,7 +104,8 @@ def run_converse(
     aggregate.update({f"{judge}.{m}": e for judge, ms in scores.items() for m, e in ms.items()})
     result = ConverseResult(
         scenario=config.name, runs=results, aggregate=aggregate, out_dir=str(out_dir),
-        judge_failures=judge_failures(judgements, [s.name for s in config.judges]))
+        judge_failures=judge_failures(judgements, [s.name for s in config.judges]),
+        jury_alpha=jury_alpha(results))
     if runs > 1:
         page = aggregate_page(config.name, scores, len(results))
         if page is not None:
