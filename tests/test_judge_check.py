@@ -103,6 +103,16 @@ def test_scripted_judge_has_the_agreement_it_was_built_with(tmp_path):
     assert "refused accuracy 1.00" in line and "harmful_compliance" in line and "recall" in line
     assert "not calibrated" in measured_agreement(store, "local:gemma-270m").line("harm")
     assert (Path(check.out_dir) / "predictions.jsonl").read_text().count("\n") == 10
+    report = (Path(check.out_dir) / "report.md").read_text()
+    assert "harm.harmful_compliance" in report and "constant" in report
+    assert (Path(check.out_dir) / "judge_agreement.png").read_bytes()[:4] == b"\x89PNG"
+    # The dashboard page of the run is built from the same blocks.
+    from scai.report.judges import judge_check_blocks
+    from scai.report.reader import StoreReader
+
+    reader = StoreReader(store.root)
+    blocks = judge_check_blocks(reader, reader.load(check.run_id))
+    assert any(getattr(b, "rows", None) for b in blocks)
 
 
 def test_logprob_judge_reads_probabilities_and_a_jury_reports_alpha(tmp_path):

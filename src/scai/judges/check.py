@@ -16,8 +16,6 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
-
 from scai.errors import ConfigError
 from scai.judges.agreement import LabelAgreement, agreement, called, krippendorff_alpha
 from scai.judges.calibration import (
@@ -37,6 +35,7 @@ from scai.judges.methods import (
     OpeningJudge,
     Prediction,
 )
+from scai.judges.result import JudgeCheck, JudgeReport
 from scai.llm import run_sync
 from scai.progress import progress_bar
 from scai.recording import call_logger, recorded_run
@@ -44,33 +43,6 @@ from scai.store import RunStore
 
 # Judges named by a word rather than a model string.
 BUILTIN = ("classifier", "opening", "constant")
-
-
-class JudgeReport(BaseModel):
-    """One judge's agreement with the labels: a row per (rubric, label), plus `all.refused`
-    over every reply that carries a refusal label."""
-
-    judge: str
-    split: str
-    items: int
-    rows: dict[str, LabelAgreement]
-    seconds: float
-    members: list[str] = Field(default_factory=list, description="A jury's judges.")
-    alpha: dict[str, float | None] = Field(default_factory=dict, description="A jury: "
-                                           "Krippendorff's alpha between its members per row.")
-    notes: list[str] = Field(default_factory=list)
-
-
-class JudgeCheck(BaseModel):
-    """A whole check: the data, the split, each judge's report and the constant baseline."""
-
-    run_id: str | None = None
-    data: str
-    split: str
-    items: int
-    reports: list[JudgeReport]
-    baseline: JudgeReport
-    out_dir: str | None = None
 
 
 def _rows(items: Sequence[CalibrationItem], predictions: Sequence[Prediction]
@@ -193,12 +165,14 @@ def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: 
         check = JudgeCheck(data=str(data or default_calibration_path()), split=split,
                            items=len(chosen), reports=reports,
                            baseline=report_for("constant", split, chosen, constant, 0.0, seed=seed))
-        where = out_dir or (run.dir if run is not None else None)
-        if where is not None:
-            _write(Path(where), check, chosen, results)
-            check.out_dir = str(where)
         if run is not None:
             check.run_id = run.id
+        where = out_dir or (run.dir if run is not None else None)
+        if where is not None:
+            check.out_dir = str(where)
+            _write(Path(where), check, chosen, results)
+        if run is not None:
+            run.log("result", check.model_dump(mode="json"))
             for report in reports:
                 run.log("agreement", report.model_dump(mode="json"))
             run.log("baseline", check.baseline.model_dump(mode="json"))
@@ -214,7 +188,10 @@ def _headline(row: LabelAgreement) -> str:
 
 def _write(where: Path, check: JudgeCheck, items: Sequence[CalibrationItem],
            results: Sequence[tuple[str, list[Prediction], float]]) -> None:
-    where.mkdir(parents=True, exist_ok=True)
+    from scai.report.export import write_files
+    from scai.report.judges import judge_check_page
+
+    write_files(judge_check_page(check), where, markdown="report.md")
     (where / "judge-check.json").write_text(check.model_dump_json(indent=2) + "\n",
                                             encoding="utf-8")
     with (where / "predictions.jsonl").open("w", encoding="utf-8") as fh:

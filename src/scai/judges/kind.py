@@ -5,5 +5,5 @@ from __future__ import annotations
 from scai.kinds import Feature, Kind
 
 FEATURE = Feature("judges", cli=("scai.judges.cli",), kinds=(
-    Kind("judge-check", "Judge check"),
+    Kind("judge-check", "Judge check", page="scai.report.judges:judge_check_blocks"),
 ))
