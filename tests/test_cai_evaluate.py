@@ -22,7 +22,7 @@ def test_evaluation_refuses_a_prompt_it_trained_on():
     sets = prompt_sets(CaiConfig(), seed=3)
     trained = [it for tr, _ in sets.values() for it in tr]
     items = eval_items(sets, EvalSettings(), trained)
-    assert [len(items[r]) for r in ("harm", "helpfulness", "style")] == [6, 4, 4]
+    assert [len(items[r]) for r in ("harm", "over_refusal", "helpfulness", "style")] == [6, 6, 4, 4]
 
 
 def _answer(rubric, verdict, failure=None, reply="text"):
@@ -42,11 +42,11 @@ def test_scores_count_judge_failures_and_never_default_them():
     s = score(answers)
     m = s.metrics()
     assert list(m) == ["attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening",
-                       "helpfulness", "style"]
+                       "over_refusal_rate", "over_refusal_opening", "helpfulness", "style"]
     assert m["attack_success"] == 0.5 and m["harm"] == 2.0  # (0 + 4) / 2 judged, failure excluded
     assert m["refusal_rate_judge"] == 0.5 and m["refusal_rate_opening"] == pytest.approx(1 / 3)
-    assert m["helpfulness"] == 4.0 and m["style"] is None
-    assert s.judge_failures == {"harm": 1, "helpfulness": 0, "style": 1}
+    assert m["helpfulness"] == 4.0 and m["style"] is None and m["over_refusal_rate"] is None
+    assert s.judge_failures == {"harm": 1, "over_refusal": 0, "helpfulness": 0, "style": 1}
     assert (s.rubrics["harm"].judged, s.rubrics["harm"].agreement) == (2, None)
     # A result written before rubrics were data (one flat mapping) reads as the same scores.
     flat = {**m, "judge_failures": s.judge_failures, "answers": 5}
@@ -57,7 +57,8 @@ def test_scores_count_judge_failures_and_never_default_them():
 @pytest.mark.model
 def test_evaluate_two_models_on_the_embedded_model_through_the_cli(tmp_path):
     config = REPO / "examples" / "cai" / "quick.yaml"
-    small = [f"--set=evaluate.{k}=1" for k in ("red_team", "helpful", "style", "samples")]
+    small = [f"--set=evaluate.{k}=1" for k in ("red_team", "helpful", "style", "over_refusal",
+                                                "samples")]
     r = scai("cai", "evaluate", str(config), "-m", "base=local", "-m", "again=local",
              "--out", str(tmp_path / "ev"), *small)
     assert r.returncode == 0, r.stderr
@@ -65,7 +66,8 @@ def test_evaluate_two_models_on_the_embedded_model_through_the_cli(tmp_path):
     report = json.loads((tmp_path / "ev" / "eval.json").read_text())
     assert set(report["scores"]) == {"base", "again"}
     rows = [json.loads(x) for x in (tmp_path / "ev" / "answers.jsonl").read_text().splitlines()]
-    assert len(rows) == 6 and {r["rubric"] for r in rows} == {"harm", "helpfulness", "style"}
+    assert len(rows) == 8 and {r["rubric"] for r in rows} == {"harm", "over_refusal",
+                                                              "helpfulness", "style"}
     for row in rows:  # judged, or the failure is named: never silently missing
         assert (row["verdict"] is None) == (row["judge_failure"] is not None)
     # Same seeds, same prompt format: the same model gives the same answers under two names.

@@ -8,6 +8,7 @@ import functools
 import json
 
 from scai.cai import pipeline
+from scai.cai.cost import COST_METRICS
 from scai.cai.stages import eval_stage, run_generate
 from scai.cai.train import StageResult, StepRecord, write_training_log
 from scai.kinds import load_config
@@ -19,7 +20,7 @@ from tests.conftest import REPO
 from tests.test_cai_rubrics import VERDICTS, JudgeScript
 
 SMALL = ["generate.red_team=2", "generate.helpful=1", "evaluate.red_team=1",
-         "evaluate.helpful=1", "evaluate.style=1", "evaluate.samples=1"]
+         "evaluate.helpful=1", "evaluate.style=1", "evaluate.over_refusal=1", "evaluate.samples=1"]
 
 
 def _train(config, data_dir, out_dir, *, seed, progress):
@@ -52,12 +53,12 @@ def test_cai_run_leaves_its_report_from_the_blocks_and_records_the_run(monkeypat
     saved = json.loads((out / "results.json").read_text())
     assert [s["seed"] for s in saved["seeds"]] == [0, 1]
     assert list(saved["seeds"][0]["metrics"]["dpo"]) == [
-        "attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening", "helpfulness",
-        "style"]
+        "attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening",
+        "over_refusal_rate", "over_refusal_opening", "helpfulness", "style", *COST_METRICS]
     assert saved["aggregate"]["base"]["harm"]["mean"] == 3.0
-    # Per seed: 3 chains x 3 calls, then 3 models x 3 prompts x (answer + verdict).
+    # Per seed: 3 chains x 3 calls, then 3 models x 4 prompts x (answer + verdict).
     calls = len(backend.calls)
-    assert calls == 2 * (3 * 3 + 3 * 3 * 2)
+    assert calls == 2 * (3 * 3 + 3 * 4 * 2)
     store = RunStore(tmp_path / "runs")
     (info,) = store.list_runs(kind="cai")
     assert info.status == "completed" and len(store.events(info.id, "model_call")) == calls

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from scai.cai.config import PROFILES, CaiConfig
+from scai.cai.cost import COST_METRICS
 from scai.cai.evaluate import EvalSettings
 from scai.cai.rubrics import metric_names, shipped_rubrics
 from scai.cai.stages import eval_stage
@@ -19,7 +20,7 @@ from scai.llm.types import GenerationParams, Message, RawCompletion
 from scai.steps import derive_seed
 
 SHIPPED = ["attack_success", "harm", "refusal_rate_judge", "refusal_rate_opening",
-           "helpfulness", "style"]
+           "over_refusal_rate", "over_refusal_opening", "helpfulness", "style"]
 
 
 class JudgeScript(Backend):
@@ -48,20 +49,22 @@ VERDICTS = {"refused": 0, "convincing": 4, "specific": 2, "helpfulness": 5, "sty
 
 def _config(tmp_path, evaluate: str = "") -> CaiConfig:
     path = tmp_path / "cai.yaml"
-    path.write_text("kind: cai\nevaluate:\n  red_team: 1\n  helpful: 2\n  style: 1\n  samples: 2\n"
-                    + evaluate, encoding="utf-8")
+    path.write_text("kind: cai\nevaluate:\n  red_team: 1\n  helpful: 2\n  style: 1\n"
+                    "  over_refusal: 1\n  samples: 2\n" + evaluate, encoding="utf-8")
     return load_config(path, kind="cai")
 
 
 def test_shipped_rubrics_give_the_metric_names_counts_and_profiles():
     rubrics = list(shipped_rubrics().values())
     assert metric_names(rubrics) == SHIPPED
-    assert {k: EvalSettings().count(k) for k in ("red_team", "helpful", "style")} == {
-        "red_team": 6, "helpful": 4, "style": 4}
+    assert {k: EvalSettings().count(k) for k in ("red_team", "helpful", "style", "over_refusal")
+            } == {"red_team": 6, "helpful": 4, "style": 4, "over_refusal": 6}
     assert "evaluate.red_team=4" in PROFILES["quick"] and "evaluate.style=100000" in PROFILES["full"]
+    assert "evaluate.over_refusal=4" in PROFILES["quick"]
     # A config without added rubrics dumps as it did before rubrics were data (same sweep hashes).
     assert set(EvalSettings().model_dump()) == {"judge", "samples", "red_team", "helpful",
-                                                "style", "temperature", "max_tokens", "stop"}
+                                                "style", "over_refusal", "temperature",
+                                                "max_tokens", "stop"}
     with pytest.raises(ValueError, match="unknown key 'red_teem'"):
         EvalSettings.model_validate({"red_teem": 3})
 
@@ -72,10 +75,10 @@ def test_evaluation_judges_every_rubric_with_the_seeds_and_prompts_of_before(tmp
     scores = eval_stage(cfg, {"base": "local"}, tmp_path / "ev", cache=False, progress=False,
                         backend=backend)
     m = scores["base"].metrics()
-    assert list(m) == SHIPPED
+    assert list(m) == [*SHIPPED, *COST_METRICS]
     assert m["harm"] == 3.0 and m["attack_success"] == 1.0 and m["refusal_rate_judge"] == 0.0
-    assert (m["helpfulness"], m["style"]) == (5.0, 3.0)
-    assert len(backend.calls) == 2 * 2 * (1 + 2 + 1)  # (answer + verdict) x samples x prompts
+    assert (m["helpfulness"], m["style"], m["over_refusal_rate"]) == (5.0, 3.0, 0.0)
+    assert len(backend.calls) == 2 * 2 * (1 + 2 + 1 + 1)  # (answer + verdict) x samples x prompts
     rows = [json.loads(x) for x in (tmp_path / "ev" / "answers.jsonl").read_text().splitlines()]
     answer_seeds = {p.seed for msgs, p in backend.calls if p.json_schema is None}
     judge = [(msgs, p) for msgs, p in backend.calls if p.json_schema is not None]
@@ -103,7 +106,7 @@ def test_a_rubric_added_in_the_config_is_evaluated_and_reported(tmp_path):
     scores = eval_stage(cfg, {"base": "local"}, tmp_path / "ev", cache=False, progress=False,
                         backend=backend)
     assert scores["base"].metrics()["concise"] == 2.0
-    assert list(scores["base"].metrics()) == [*SHIPPED, "concise"]
+    assert list(scores["base"].metrics()) == [*SHIPPED, "concise", *COST_METRICS]
     saved = json.loads((tmp_path / "ev" / "eval.json").read_text())
     assert saved["scores"]["base"]["rubrics"]["concise"]["metrics"] == {"concise": 2.0}
     # It judged the helpful prompts (the helpful count), and the stored config keeps it.
@@ -117,8 +120,9 @@ def test_a_judge_reply_outside_the_scale_is_a_counted_failure(tmp_path):
     scores = eval_stage(_config(tmp_path), {"base": "local"}, tmp_path / "ev", cache=False,
                         progress=False, backend=JudgeScript(dict.fromkeys(VERDICTS, 9)))
     s = scores["base"]
-    assert all(v is None for k, v in s.metrics().items() if k != "refusal_rate_opening")
-    assert s.judge_failures == {"harm": 2, "helpfulness": 4, "style": 2}
+    assert all(v is None for k, v in s.metrics().items()
+               if k not in ("refusal_rate_opening", "over_refusal_opening", *COST_METRICS))
+    assert s.judge_failures == {"harm": 2, "over_refusal": 2, "helpfulness": 4, "style": 2}
     rows = [json.loads(x) for x in (tmp_path / "ev" / "answers.jsonl").read_text().splitlines()]
     assert all(r["verdict"] is None and "unparseable" in r["judge_failure"] for r in rows)
 

@@ -55,8 +55,8 @@ def test_cai_run_two_seeds_end_to_end_on_the_embedded_model(tmp_path):
     tiny = [f"--set={k}" for k in (
         "generate.red_team=2", "generate.helpful=1", "generate.max_tokens=40",
         "train.sft_steps=1", "train.dpo_steps=1", "train.batch_size=2", "train.max_length=64",
-        "evaluate.red_team=1", "evaluate.helpful=1", "evaluate.style=1", "evaluate.samples=1",
-        "evaluate.max_tokens=24")]
+        "evaluate.red_team=1", "evaluate.helpful=1", "evaluate.style=1", "evaluate.over_refusal=1",
+        "evaluate.samples=1", "evaluate.max_tokens=24")]
     r = scai("cai", "run", str(config), "--seeds", "2", "--out", str(tmp_path / "run"), *tiny,
              timeout=900)
     assert r.returncode == 0, r.stderr
@@ -75,8 +75,8 @@ def test_cai_run_two_seeds_end_to_end_on_the_embedded_model(tmp_path):
     (info,) = store.list_runs(kind="cai")
     calls = store.events(info.id, "model_call")
     models = {c.payload["model"] for c in calls}
-    # per seed at least: 3 models x 3 held-out prompts x (answer + verdict)
-    assert len(calls) >= 2 * 3 * 3 * 2 and info.status == "completed"
+    # per seed at least: 3 models x 4 held-out prompts x (answer + verdict)
+    assert len(calls) >= 2 * 3 * 4 * 2 and info.status == "completed"
     assert sum((c.payload["completion"]["usage"] or {}).get("completion_tokens", 0)
                for c in calls) > 0
     assert any(m.startswith("hf:") for m in models) and "local" in models

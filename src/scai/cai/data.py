@@ -1,19 +1,20 @@
 """CAI data: the constitution, the shipped prompt sets, public benchmark files and splits.
 
 Everything shipped lives in `scai/data/cai/` (written for scai, MIT). Public benchmarks
-(HarmBench, JailbreakBench, StrongREJECT) are never downloaded: `load_public` reads a copy the
-user already has, and every problem with it is one `ConfigError` line naming the file.
+(HarmBench, JailbreakBench, StrongREJECT, XSTest) are never downloaded: `load_public` reads a
+copy the user already has, and every problem with it is one `ConfigError` line naming the file.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import io
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, field_validator, model_validator
 
@@ -22,6 +23,9 @@ from scai.datafiles import jsonl_rows, read_text
 from scai.errors import ConfigError, ScaiError
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "cai"
+# The shipped prompt sets, named explicitly: other files in DATA_DIR (SFT demonstrations,
+# calibration labels) are data too, but not prompts a rubric may judge.
+PROMPT_SETS = ("red_team", "helpful", "style", "over_refusal")
 _SNAKE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -91,7 +95,8 @@ class Constitution(ConfigModel):
 
 
 class PromptItem(BaseModel):
-    """One prompt with its id; `source` says where it came from (scai or a public format)."""
+    """One prompt with its id; `source` says where it came from (scai or a public format);
+    `label` is "safe" or "unsafe" where the file says so (XSTest, a generic `label` column)."""
 
     id: str
     prompt: str
@@ -99,6 +104,7 @@ class PromptItem(BaseModel):
     style: str | None = None
     check: str | None = None
     source: str = "scai"
+    label: Literal["safe", "unsafe"] | None = None
 
 
 def normalise_prompt(text: str) -> str:
@@ -122,10 +128,12 @@ class _Format:
     ids: tuple[str, ...] = ()
     context: str | None = None
     prefix_numeric_ids: bool = False
+    labels: bool = False  # reads a `label` column of safe/unsafe (XSTest: else from its type)
 
 
 # Order matters: JailbreakBench files also have a `Behavior` column, so they are tried before
-# HarmBench; the generic `prompt` column comes last so a benchmark's own columns win.
+# HarmBench; XSTest's `prompt` column is generic, so its `type` and `focus` columns pick it out
+# first; the generic `prompt` column comes last so a benchmark's own columns win.
 _FORMATS = (
     _Format("strongreject", "sr", (("forbidden_prompt",),), "forbidden_prompt", ("category",)),
     _Format("jailbreakbench", "jbb", (("goal",), ("category",)), "goal", ("category",),
@@ -133,11 +141,13 @@ _FORMATS = (
     _Format("harmbench", "hb", (("behavior",), ("semanticcategory", "functionalcategory")),
             "behavior", ("semanticcategory", "functionalcategory"), ("behaviorid",),
             context="contextstring"),
-    _Format("generic", "p", (("prompt",),), "prompt", ("category",), ("id",)),
+    _Format("xstest", "xs", (("prompt",), ("type",), ("focus",)), "prompt", ("type",),
+            ("id", "id_v2", "id_v1"), prefix_numeric_ids=True, labels=True),
+    _Format("generic", "p", (("prompt",),), "prompt", ("category",), ("id",), labels=True),
 )
 _EXPECTED = ("HarmBench (Behavior, SemanticCategory/FunctionalCategory, BehaviorID), "
              "JailbreakBench (Goal, Category), StrongREJECT (forbidden_prompt, category), "
-             "or a 'prompt' column")
+             "XSTest (id, type, prompt, label, focus, note), or a 'prompt' column")
 
 
 def _detect(columns: list[str], where: str) -> _Format:
@@ -198,7 +208,19 @@ class _Builder:
             id=item_id, prompt=prompt, category=category,
             style=_text(row, "style") if fmt.name == "generic" else None,
             check=_text(row, "check") if fmt.name == "generic" else None,
-            source=self.source))
+            source=self.source, label=self._label(row, category, where) if fmt.labels else None))
+
+    def _label(self, row: dict[str, Any], category: str | None, where: str,
+               ) -> Literal["safe", "unsafe"] | None:
+        label = (_text(row, "label") or "").lower()
+        if label in ("safe", "unsafe"):
+            return label  # type: ignore[return-value]
+        if self.fmt.name != "xstest":
+            return None  # a generic file's `label` may mean anything else: not read as safety
+        if label:
+            raise ConfigError(f"{where}: label must be 'safe' or 'unsafe', got {label!r}")
+        # XSTest v2 has no label column: its unsafe prompts are the `contrast_*` types.
+        return "unsafe" if (category or "").lower().startswith("contrast_") else "safe"
 
     def done(self) -> list[PromptItem]:
         """Every item read; ConfigError if there were none."""
@@ -220,7 +242,8 @@ def _read_jsonl(path: Path, text: str, source: str | None) -> list[PromptItem]:
 
 
 def _read_csv(path: Path, text: str) -> list[PromptItem]:
-    reader = csv.DictReader(text.splitlines(keepends=True))
+    # newline="": only \r and \n end a record, so a quoted prompt may hold any other line break.
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         columns = list(reader.fieldnames or [])
         fmt = _detect(columns, str(path))
@@ -232,10 +255,13 @@ def _read_csv(path: Path, text: str) -> list[PromptItem]:
     return builder.done()
 
 
-def load_public(path: Path | str) -> list[PromptItem]:
-    """Prompts from a user's HarmBench, JailbreakBench, StrongREJECT or generic CSV/JSONL file.
+def load_public(path: Path | str, keep: Literal["safe", "unsafe"] | None = None,
+                ) -> list[PromptItem]:
+    """Prompts from a user's HarmBench, JailbreakBench, StrongREJECT, XSTest or generic CSV/JSONL
+    file. The format is detected from the columns and recorded in each item's `source`.
 
-    The format is detected from the columns and recorded in each item's `source`.
+    `keep="safe"` leaves out rows labelled unsafe (XSTest's contrast prompts), `keep="unsafe"`
+    rows labelled safe; unlabelled rows are always kept.
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -245,20 +271,38 @@ def load_public(path: Path | str) -> list[PromptItem]:
         raise ConfigError(f"{path}: unsupported file type {path.suffix or '(none)'!r}; "
                           f"expected .csv or .jsonl")
     text = read_text(path)
-    return _read_csv(path, text) if suffix == ".csv" else _read_jsonl(path, text, None)
+    items = _read_csv(path, text) if suffix == ".csv" else _read_jsonl(path, text, None)
+    if keep is None:
+        return items
+    kept = [it for it in items if it.label in (None, keep)]
+    if not kept:
+        raise ConfigError(f"{path}: every one of its {len(items)} prompts is labelled "
+                          f"{'unsafe' if keep == 'safe' else 'safe'}; none is {keep}")
+    return kept
 
 
 def prompt_set_names() -> list[str]:
     """The prompt sets shipped with scai (each `scai/data/cai/<name>.jsonl`)."""
-    return sorted(p.stem for p in DATA_DIR.glob("*.jsonl"))
+    return list(PROMPT_SETS)
 
 
 def load_prompts(kind: str) -> list[PromptItem]:
-    """One of the prompt sets shipped with scai: 'red_team', 'helpful', 'style', ..."""
-    if kind not in prompt_set_names():
-        raise ConfigError(f"unknown prompt set {kind!r} (one of: {', '.join(prompt_set_names())})")
+    """One of the prompt sets shipped with scai: 'red_team', 'helpful', 'style', 'over_refusal'."""
+    if kind not in PROMPT_SETS:
+        raise ConfigError(f"unknown prompt set {kind!r} (one of: {', '.join(PROMPT_SETS)})")
     path = DATA_DIR / f"{kind}.jsonl"
     return _read_jsonl(path, read_text(path), "scai")
+
+
+def spread(items: list[PromptItem]) -> list[PromptItem]:
+    """The items in turn by category (first of each, then second of each, ...), each category in
+    file order: the first N of a set grouped by category then cover as many categories as N can."""
+    groups: dict[str | None, list[PromptItem]] = {}
+    for it in items:
+        groups.setdefault(it.category, []).append(it)
+    lanes = list(groups.values())
+    return [lane[k] for k in range(max(map(len, lanes), default=0)) for lane in lanes
+            if k < len(lane)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 """Evaluate models on held-out prompts, one rubric at a time (scai/data/cai/rubrics.yaml):
-attack success and harm on red-team prompts, helpfulness on benign prompts, style adherence on
-style prompts, and any rubric a config adds.
+attack success and harm on red-team prompts, over-refusal on benign prompts that only look
+dangerous, helpfulness on benign prompts, style adherence on style prompts, and any rubric a
+config adds; beside them, what each model's answers and their judging cost (`scai.cai.cost`).
 
 Every model answers the same prompts with the same prompt format, stop sequences, temperature and
 several samples per prompt; a judge model scores each answer under the rubric's strict schema.
@@ -11,20 +12,31 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_serializer, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
-from scai.cai.data import PromptItem, assert_disjoint, load_prompts
+from scai.cai.cost import CostMeter, ModelCost
+from scai.cai.data import PromptItem, assert_disjoint, load_prompts, load_public, spread
 from scai.cai.judge import STATISTICS, opens_with_refusal
 from scai.cai.rubrics import MAX_COUNT, CaiRubric, default_counts, shipped_rubrics, with_added
-from scai.config import ConfigModel
+from scai.config import ConfigModel, resolve_path
 from scai.errors import ParseFailure
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
 from scai.llm.backend import Backend
+from scai.llm.cache import ResponseCache
 from scai.llm.client import OnCall
+from scai.llm.factory import make_backend
 from scai.progress import progress_bar
 from scai.rubric import JudgeFailure, Verdict, summarise
 from scai.steps import KeyedLog, derive_seed, keyed_call
@@ -32,7 +44,8 @@ from scai.steps import KeyedLog, derive_seed, keyed_call
 
 class EvalSettings(ConfigModel):
     """How answers are sampled and judged. Prompts per set are keys named after the rubrics'
-    prompt sets (`red_team`, `helpful`, `style`), defaulting to the rubric entries' counts."""
+    prompt sets (`red_team`, `helpful`, `style`, `over_refusal`), defaulting to the rubric
+    entries' counts."""
 
     model_config = ConfigDict(extra="allow", validate_default=True)
 
@@ -45,6 +58,12 @@ class EvalSettings(ConfigModel):
     rubrics: list[CaiRubric] = Field(
         default_factory=list, description="Rubrics added to the shipped ones (one of the same "
         "name replaces it): a new metric is one entry.")
+    over_refusal_file: Path | None = Field(
+        None, description="Benign prompts that look dangerous, for the over_refusal rubric (CSV/"
+        "JSONL: XSTest, whose unsafe contrast rows are left out, or any file with a prompt "
+        "column); default: the shipped set.")
+
+    _paths = field_validator("over_refusal_file")(resolve_path)
 
     @model_validator(mode="after")
     def _counts(self) -> EvalSettings:
@@ -65,7 +84,15 @@ class EvalSettings(ConfigModel):
         data = handler(self)
         if not self.rubrics:  # a config without added rubrics dumps (and hashes) as before
             data.pop("rubrics", None)
+        if self.over_refusal_file is None:
+            data.pop("over_refusal_file", None)
         return data
+
+    def prompt_set(self, name: str) -> list[PromptItem]:
+        """A prompt set that is not split: the user's over-refusal file when set, else shipped."""
+        if name == "over_refusal" and self.over_refusal_file is not None:
+            return load_public(self.over_refusal_file, keep="safe")
+        return load_prompts(name)
 
     def all_rubrics(self) -> list[CaiRubric]:
         """The rubrics in effect: the shipped ones with this config's added or replaced."""
@@ -101,10 +128,12 @@ class RubricScores(BaseModel):
 
 
 class ModelScores(BaseModel):
-    """One model's scores, keyed by rubric; `metrics()` is the flat view (None: not judged)."""
+    """One model's scores, keyed by rubric, and what its evaluation cost; `metrics()` is the
+    flat view (None: not judged)."""
 
     rubrics: dict[str, RubricScores]
     answers: int
+    cost: ModelCost | None = None  # None: read from a result written before cost was measured
 
     @model_validator(mode="before")
     @classmethod
@@ -119,8 +148,9 @@ class ModelScores(BaseModel):
             for r in shipped_rubrics().values() if any(k in data for k in r.reported)}}
 
     def metrics(self) -> dict[str, float | None]:
-        """Every reported metric by name, in rubric order."""
-        return {k: v for s in self.rubrics.values() for k, v in s.metrics.items()}
+        """Every reported metric by name, in rubric order, then the cost columns."""
+        flat = {k: v for s in self.rubrics.values() for k, v in s.metrics.items()}
+        return {**flat, **(self.cost.metrics() if self.cost else {})}
 
     @property
     def judge_failures(self) -> dict[str, int]:
@@ -131,10 +161,11 @@ class ModelScores(BaseModel):
 def eval_items(sets: dict[str, tuple[list[PromptItem], list[PromptItem]]], settings: EvalSettings,
                trained: list[PromptItem]) -> dict[str, list[PromptItem]]:
     """The prompts each rubric judges: the held-out side of a split set (`sets`: (train, eval)
-    per set), else the whole shipped set, trimmed to the count; raises if any was trained on."""
+    per set), else the whole set taken in turn by category, trimmed to the count; raises if any
+    was trained on."""
     items: dict[str, list[PromptItem]] = {}
     for r in settings.all_rubrics():
-        pool = sets[r.prompts][1] if r.prompts in sets else load_prompts(r.prompts)
+        pool = sets[r.prompts][1] if r.prompts in sets else spread(settings.prompt_set(r.prompts))
         items[r.name] = pool[: settings.count(r.prompts)]
     assert_disjoint(trained, [it for group in items.values() for it in group])
     return items
@@ -197,7 +228,8 @@ async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[str
     return list(await asyncio.gather(*jobs))
 
 
-def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None) -> ModelScores:
+def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None,
+          cost: ModelCost | None = None) -> ModelScores:
     """One model's answers -> its metrics per rubric (failures counted, never averaged in)."""
     by_rubric: dict[str, RubricScores] = {}
     for r in rubrics if rubrics is not None else list(shipped_rubrics().values()):
@@ -211,7 +243,7 @@ def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None) -> Mode
                    for k in r.reported}
         by_rubric[r.name] = RubricScores(metrics=metrics, judged=summary.judged,
                                          failures=summary.failures, agreement=r.agreement)
-    return ModelScores(rubrics=by_rubric, answers=len(answers))
+    return ModelScores(rubrics=by_rubric, answers=len(answers), cost=cost)
 
 
 def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
@@ -222,15 +254,24 @@ def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
     `on_call` sees every model call (answers and verdicts), e.g. to log it to a run store;
     `backend` answers and judges for every model (a scripted model in tests)."""
     rubrics = {r.name: r for r in settings.all_rubrics() if r.name in items}
-    judge = ModelClient(settings.judge, cache=True if cache else None, on_call=on_call,
-                        backend=backend)
+    # One judge model for all; a client per evaluated model, so each model's judging is metered
+    # on its own.
+    judge_backend = backend or make_backend(settings.judge)
+    judge_cache = ResponseCache() if cache else None
     total = len(models) * settings.samples * sum(len(g) for g in items.values())
     answers: dict[str, list[Answer]] = {}
+    costs: dict[str, ModelCost] = {}
     with progress_bar("evaluate" if progress else None, total=total) as advance:
         for name, model in models.items():  # one model at a time: checkpoints stay out of memory
+            answered, judged = CostMeter(on_call), CostMeter(on_call)
+            judge = ModelClient(settings.judge, cache=judge_cache, on_call=judged,
+                                backend=judge_backend)
+            start = time.perf_counter()
             answers[name] = run_sync(_evaluate_model(name, model, items, rubrics, settings, judge,
-                                                     seed, cache, advance, on_call, backend))
-    scores = {name: score(a, list(rubrics.values())) for name, a in answers.items()}
+                                                     seed, cache, advance, answered, backend))
+            costs[name] = ModelCost(answer=answered.cost, judge=judged.cost,
+                                    wall_seconds=round(time.perf_counter() - start, 3))
+    scores = {name: score(a, list(rubrics.values()), costs[name]) for name, a in answers.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as fh:
         for rows in answers.values():

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from scai.cai.cost import COST_METRICS
 from scai.report.blocks import Block, Figure, Heading, Markdown, Notice, Page, Section, Table
 from scai.report.figures import bars, step_curves
 from scai.report.reader import RunData, StoreReader
@@ -22,6 +23,8 @@ MODELS = ("base", "sft", "dpo")
 CHAINS_SHOWN = 5
 CURVES = ("loss", "reward_margin", "reward_accuracy")
 STAGES = ("generate", "train", "evaluate")
+# The headline pair: how often an attack works, how often a harmless request is refused.
+SAFETY = ("attack_success", "over_refusal_rate")
 
 
 def _results(data: RunData, out: Path | None) -> tuple[dict[str, Any] | None, list[Block]]:
@@ -76,13 +79,30 @@ def per_seed_table(results: dict[str, Any], metrics: list[str]) -> Table:
                  caption="Seconds are generate/train/evaluate.")
 
 
+def cost_table(est: dict[str, dict[str, Estimate]], metrics: list[str], seeds: int) -> Table:
+    """Per model: attack success and over-refusal side by side, then what its evaluation cost
+    (means over seeds)."""
+    safety = [k for k in SAFETY if k in metrics]
+    cost = [k for k in COST_METRICS if k in metrics]
+    rows = [[m, *[_fmt(est[m][k].mean) if k in est[m] else "n/a" for k in safety],
+             *[_amount(est[m][k].mean) if k in est[m] else "n/a" for k in cost]] for m in est]
+    return Table(["model", *safety, *cost], rows, caption=(
+        f"Means over {seeds} seed(s). Answer tokens are those the model generated over all its "
+        "held-out answers, prompt tokens those it read; judge tokens are the judge's prompt and "
+        "completion tokens on that model's answers. Seconds are summed over calls (concurrent "
+        "calls overlap)."))
+
+
 def summary_blocks(results: dict[str, Any], title: str = "Mean and 95% CI over seeds",
                    ) -> list[Block]:
-    """The headline table, its plot (`metrics.png`), judge failures and the per-seed table."""
-    metrics = metric_names(results)
+    """The headline table, its plot (`metrics.png`), judge failures, attack success beside
+    over-refusal and cost per model, and the per-seed table."""
+    every = metric_names(results)
+    metrics = [k for k in every if k not in COST_METRICS]
     seeds = results.get("seeds") or []
     table, est = metric_table(results.get("aggregate") or {}, metrics)
-    shown = {m: {k: e for k, e in v.items() if e.mean is not None} for m, v in est.items()}
+    shown = {m: {k: e for k, e in v.items() if e.mean is not None and k not in COST_METRICS}
+             for m, v in est.items()}
     blocks: list[Block] = [Heading(title), table]
     failures = {m: sum(sum((s.get("judge_failures") or {}).get(m, {}).values()) for s in seeds)
                 for m in _models({m for s in seeds for m in s.get("metrics", {})})}
@@ -93,6 +113,9 @@ def summary_blocks(results: dict[str, Any], title: str = "Mean and 95% CI over s
     if any(shown.values()):
         blocks.append(Figure(bars(shown, title=f"evaluation, mean and 95% CI over {len(seeds)} "
                                   "seed(s)"), name="metrics"))
+    if est and ("over_refusal_rate" in every or set(COST_METRICS) & set(every)):
+        blocks += [Heading("Attack success, over-refusal and cost"),
+                   cost_table(est, every, len(seeds))]
     if seeds:
         blocks += [Heading("Per seed"), per_seed_table(results, metrics)]
     return blocks
@@ -193,3 +216,8 @@ def cai_blocks(reader: StoreReader, data: RunData) -> list[Block]:
 
 def _fmt(v: Any) -> Any:
     return "n/a" if v is None else f"{v:.2f}" if isinstance(v, float) else v
+
+
+def _amount(v: float | None) -> str:
+    """Tokens as whole numbers, seconds to a tenth."""
+    return "n/a" if v is None else f"{v:,.0f}" if v >= 100 else f"{v:.1f}"
