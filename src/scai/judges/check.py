@@ -144,6 +144,7 @@ def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: 
     shipped = _calibrated_rubrics()
     with recorded_run(store, "judge-check", config) if store is not None else nullcontext() as run:
         results: list[tuple[str, list[Prediction], float]] = []
+        notes: list[list[str]] = []
         for spec in judges:
             judge = build_judge(spec, dev, method=method, rubrics=shipped, seed=seed,
                                 cache=cache, on_call=call_logger(run) if run else None,
@@ -153,11 +154,11 @@ def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: 
                               total=len(chosen)) as advance:
                 preds = run_sync(judge.predict(chosen, advance))
             results.append((judge.name, preds, time.perf_counter() - start))
+            notes.append(_notes(judge))
         reports = [report_for(name, split, chosen, preds, secs, seed=seed)
                    for name, preds, secs in results]
-        for report, spec in zip(reports, judges, strict=False):
-            if spec == "classifier":
-                report.notes.append("fitted on the dev split (penalty by 5-fold CV)")
+        for report, found in zip(reports, notes, strict=True):
+            report.notes.extend(found)
         if len(results) > 1:
             reports.append(jury_report([(n, p) for n, p, _ in results], split, chosen,
                                        sum(s for _, _, s in results), seed=seed))
@@ -180,6 +181,14 @@ def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: 
                                                        for row, a in r.rows.items()}
                                              for r in reports})
     return check
+
+
+def _notes(judge: ItemJudge) -> list[str]:
+    if isinstance(judge, ClassifierJudge):
+        m = judge.model
+        return [(f"fitted on {m.trained_on} dev replies; L2 penalty {m.strength:g} chosen by "
+                 f"5-fold cross-validation on dev (CV accuracy {m.cv_accuracy:.2f})")]
+    return []
 
 
 def _headline(row: LabelAgreement) -> str:
