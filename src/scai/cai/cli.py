@@ -1,5 +1,6 @@
-"""`scai cai run|generate|train|evaluate`: the whole pipeline, or each CAI stage as its own command
-over files a person can read. A thin skin over scai.cai.pipeline and scai.cai.stages."""
+"""`scai cai run|stage0|generate|train|evaluate`: the whole pipeline, or each CAI stage as its
+own command over files a person can read. A thin skin over scai.cai.pipeline and
+scai.cai.stages."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def run(
     constitution_from: str | None = LearnedOpt,
     runs_dir: Path | None = RunsDir,
 ) -> None:
-    """The whole pipeline per seed (generate, SFT, DPO, evaluate base/SFT/DPO); report."""
+    """The whole pipeline per seed ([stage 0,] generate, SFT, DPO, evaluate every model);
+    report."""
     from scai.cai.config import profile_overrides
     from scai.cai.pipeline import run_cai
     from scai.report.cai import MODELS, metric_names
@@ -53,11 +55,32 @@ def run(
     result = run_cai(cfg, out_dir, seeds=seeds, profile=profile, cache=not no_cache,
                      store=open_store(runs_dir))
     results = result.model_dump(mode="json")
-    print_table(["metric (mean [95% CI])", *MODELS], [
+    models = [*(m for m in MODELS if m in result.aggregate),
+              *(m for m in result.aggregate if m not in MODELS)]
+    print_table(["metric (mean [95% CI])", *models], [
         [metric, *[e.fmt() if (e := result.aggregate.get(m, {}).get(metric)) else "n/a"
-                   for m in MODELS]] for metric in metric_names(results)])
+                   for m in models]] for metric in metric_names(results)])
     out.print(f"report {result.report}" + (f"; plot {result.plot}" if result.plot else ""),
               markup=False)
+
+
+ModelDirOpt = typer.Option(Path("cai-model"), "--model-dir", help="Where `scai cai stage0` "
+                           "wrote sft0/ (its --out); with stage 0 on, that model generates.")
+
+
+def stage0(
+    config: Path = typer.Argument(..., help="A `kind: cai` config (its `stage0:` section)."),
+    out_dir: Path = typer.Option(Path("cai-model"), "--out", help="Where sft0/ goes."),
+    seed: int | None = typer.Option(None, "--seed"),
+    overrides: list[str] | None = SetOpt,
+) -> None:
+    """Stage 0 for a base model: SFT on the demonstrations; checkpoint usable as `hf:PATH`."""
+    from scai.cai.stages import run_stage0
+
+    s = run_stage0(_config(config, overrides, seed), out_dir)
+    last = s.steps[-1].values.get("loss") if s.steps else None
+    out.print(f"SFT0: {len(s.steps)} steps on {s.examples} demonstrations in {s.seconds:.0f} s; "
+              f"last loss {_two(last)}; model hf:{s.checkpoint}", markup=False)
 
 
 def generate(
@@ -68,12 +91,14 @@ def generate(
     no_cache: bool = NoCacheOpt,
     constitution_from: str | None = LearnedOpt,
     runs_dir: Path | None = RunsDir,
+    model_dir: Path = ModelDirOpt,
 ) -> None:
     """Answer training prompts, critique and revise them; write pairs and SFT data."""
     from scai.cai.stages import run_generate
 
     res = run_generate(_config(config, overrides, seed, constitution_from), out_dir,
-                       cache=not no_cache, store=open_store(runs_dir) if runs_dir else None)
+                       cache=not no_cache, store=open_store(runs_dir) if runs_dir else None,
+                       model_dir=model_dir)
     out.print(f"{res.chains} chains -> {res.pairs} preference pairs, {res.sft} SFT examples; "
               f"{len(res.split.eval)} prompts held out for evaluation")
     out.print(f"wrote {out_dir}/chains.jsonl, pairs.jsonl, sft.jsonl, split.json")
@@ -82,7 +107,8 @@ def generate(
 def train(
     config: Path = typer.Argument(..., help="A `kind: cai` config (its `train:` section)."),
     data: Path = typer.Option(Path("cai-data"), "--data", help="Output of `scai cai generate`."),
-    out_dir: Path = typer.Option(Path("cai-model"), "--out", help="Where checkpoints go."),
+    out_dir: Path = typer.Option(Path("cai-model"), "--out", help="Where checkpoints go (and "
+                                 "where stage 0 left sft0/, when it is on)."),
     seed: int | None = typer.Option(None, "--seed"),
     overrides: list[str] | None = SetOpt,
 ) -> None:
@@ -139,6 +165,6 @@ def register(app: typer.Typer) -> None:
     """Add the `scai cai` commands to the `scai` app."""
     cai = typer.Typer(help="Constitutional AI: critique/revision data, SFT and DPO.",
                       no_args_is_help=True)
-    for command in (run, generate, train, evaluate):
+    for command in (run, stage0, generate, train, evaluate):
         cai.command()(command)
     app.add_typer(cai, name="cai")

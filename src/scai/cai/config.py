@@ -12,6 +12,10 @@ from scai.cai.rubrics import profile_counts
 from scai.cai.train import TrainSettings
 from scai.config import ConfigModel, resolve_path
 from scai.llm import ModelSettings
+from scai.llm.spec import ModelSpec
+
+#: The models a CAI run trains, by the name its tables give them.
+TRAINED = ("base", "sft0", "sft", "dpo")
 
 
 class GenerateSettings(ConfigModel):
@@ -26,6 +30,38 @@ class GenerateSettings(ConfigModel):
     temperature: float = Field(0.7, ge=0.0, le=5.0)
     max_tokens: int = Field(128, ge=8, le=8192)
     repeat_penalty: float = Field(1.2, ge=0.5, le=3.0)
+    fewshot: bool = Field(False, description="Open every answer, critique and revision with the "
+                          "worked examples of prompts.yaml (fewshot_answer, fewshot_revision): "
+                          "what a base model, or one after stage 0 only, needs to follow them.")
+
+
+class Stage0Settings(ConfigModel):
+    """Stage 0, for a base model: SFT on demonstrations (`sft0/`) before critique/revision, so
+    the model can answer a request and follow a critique request at all. Off when steps is 0."""
+
+    steps: int = Field(0, ge=0, le=100_000,
+                       description="SFT steps on the demonstrations; 0: no stage 0 (a chat "
+                       "model needs none).")
+    learning_rate: float = Field(2e-4, gt=0, le=1.0, description="Stage-0 learning rate (LoRA "
+                                 "suits ~1e-4 to 5e-4; full weights ~2e-5).")
+    max_length: int = Field(192, ge=16, le=32768, description="Tokens per demonstration: long "
+                            "enough that the shipped ones keep their EOS, so the model learns "
+                            "to stop.")
+    demonstrations: Path | None = Field(None, description="JSONL of {id, prompt, reply} (default: "
+                                        "the shipped scai/data/cai/demonstrations.jsonl).")
+    generator: Literal["sft0", "model"] = Field(
+        "sft0", description="Who answers, critiques and revises when stage 0 runs: the stage-0 "
+        "model (hf:OUT/sft0), or `model` as configured. SFT continues from the stage-0 model "
+        "either way.")
+
+    _paths = field_validator("demonstrations")(resolve_path)
+
+    @field_validator("demonstrations")
+    @classmethod
+    def _exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not v.is_file():
+            raise ValueError(f"{v}: no such file (JSONL of {{id, prompt, reply}})")
+        return v
 
 
 class CaiConfig(ConfigModel):
@@ -44,9 +80,22 @@ class CaiConfig(ConfigModel):
                                  description="The model that answers, critiques and revises.")
     generate: GenerateSettings = Field(default_factory=GenerateSettings)
     train: TrainSettings = Field(default_factory=TrainSettings)
+    stage0: Stage0Settings = Field(default_factory=Stage0Settings)
     evaluate: EvalSettings = Field(default_factory=EvalSettings)
+    compare: dict[str, str] = Field(
+        default_factory=dict, description="More models evaluated beside the trained ones, by "
+        "name, on the same prompts, seeds and stops: e.g. {instruct: 'hf:local'}.")
 
     _paths = field_validator("constitution", "red_team_file")(resolve_path)
+
+    @field_validator("compare")
+    @classmethod
+    def _compared(cls, v: dict[str, str]) -> dict[str, str]:
+        for name, model in v.items():
+            if name in TRAINED:
+                raise ValueError(f"{name!r} names a trained model; pick another name")
+            ModelSpec.parse(model)
+        return v
 
 
 # Profiles are overrides applied before the user's --set values; how many prompts each rubric

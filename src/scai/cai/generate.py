@@ -3,6 +3,8 @@ sampled principles for K rounds; every round's text is kept.
 
 Output: chains (the full record), preference pairs (chosen = final revision, rejected = the
 original answer) and SFT examples (prompt -> final revision), as JSONL a person can read.
+With `fewshot`, every call opens with the worked examples of prompts.yaml (`fewshot_answer`,
+`fewshot_revision`) as a system message: what a base model needs to continue the conversation.
 """
 
 from __future__ import annotations
@@ -66,6 +68,7 @@ class SFTExample(BaseModel):
 async def build_chain(
     client: ModelClient, item: PromptItem, constitution: Constitution, *, rounds: int,
     seed: int, params: GenerationParams, sample_index: int = 0, log: KeyedLog | None = None,
+    fewshot: bool = False,
 ) -> CritiqueChain:
     """Answer one prompt, then run `rounds` critique/revision rounds on the answer.
 
@@ -76,6 +79,9 @@ async def build_chain(
     convo = [Message(role="user", content=item.prompt)]
 
     async def ask(messages: list[Message], what: str) -> str:
+        if fewshot:
+            examples = PROMPTS["fewshot_answer" if what == "original" else "fewshot_revision"]
+            messages = [Message(role="system", content=examples.render()), *messages]
         step = await keyed_call(client, log, f"{item.id}|{sample_index}|{what}", messages, params,
                                 seed=seed, kind=what.split("-")[0], clean=str.strip,
                                 tags={"prompt_id": item.id, "step": what})
@@ -104,7 +110,7 @@ async def build_chain(
 async def generate_chains(
     client: ModelClient, items: list[PromptItem], constitution: Constitution, *, rounds: int = 1,
     samples: int = 1, seed: int = 0, params: GenerationParams | None = None,
-    progress: bool = True, log: KeyedLog | None = None,
+    progress: bool = True, log: KeyedLog | None = None, fewshot: bool = False,
 ) -> list[CritiqueChain]:
     """Chains for every prompt x sample, concurrently (bounded by the client's concurrency).
     `log` keeps finished calls (default: in memory; a CAI run resumes by its folder)."""
@@ -114,7 +120,8 @@ async def generate_chains(
     with progress_bar("critique/revision" if progress else None, total=len(jobs)) as advance:
         async def one(item: PromptItem, k: int) -> CritiqueChain:
             chain = await build_chain(client, item, constitution, rounds=rounds, seed=seed,
-                                      params=params, sample_index=k, log=log)
+                                      params=params, sample_index=k, log=log,
+                                      fewshot=fewshot)
             advance(1)
             return chain
 

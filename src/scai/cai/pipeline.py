@@ -1,5 +1,6 @@
-"""`scai cai run`: generate -> SFT -> DPO -> evaluate base, SFT and SFT+DPO, for each seed;
-then the mean and 95% CI of every metric over seeds, the per-seed table, and a report.
+"""`scai cai run`: [stage 0] -> generate -> SFT -> DPO -> evaluate base, SFT0, SFT, SFT+DPO and
+any `compare` models, for each seed; then the mean and 95% CI of every metric over seeds, the
+per-seed table, and a report.
 
 Layout: OUT/seed-K/{data,model,eval}/ per seed, OUT/results.json, OUT/report.md, OUT/metrics.png.
 A seed whose eval.json exists is not redone, so an interrupted run resumes where it stopped.
@@ -14,8 +15,9 @@ from pydantic import BaseModel
 
 from scai.cai.config import CaiConfig
 from scai.cai.judge import aggregate_seeds
-from scai.cai.stages import eval_stage, run_generate, run_train
+from scai.cai.stages import eval_stage, generator, run_generate, run_stage0, run_train
 from scai.llm.client import OnCall
+from scai.llm.hf import release
 from scai.report.cai import report_page
 from scai.report.export import write_files
 from scai.stats import Estimate
@@ -52,9 +54,14 @@ def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
     if done.is_file():
         return SeedResult.model_validate_json(done.read_text(encoding="utf-8"))
     t: dict[str, float] = {}
+    if config.stage0.steps:
+        t0 = time.perf_counter()
+        run_stage0(config, out / "model", seed=seed, progress=progress)
+        t["stage0"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     gen = run_generate(config, out / "data", seed=seed, cache=cache, progress=progress,
-                       on_call=on_call, store=store)
+                       on_call=on_call, store=store, model_dir=out / "model")
+    release(generator(config, out / "model").model)  # training needs the memory
     t["generate"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     stages = {s.stage: s for s in run_train(config, out / "data", out / "model", seed=seed,
@@ -62,9 +69,10 @@ def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
     t["train"] = time.perf_counter() - t0
     base = config.train.base_model
     models = {"base": base if base.startswith("hf:") else f"hf:{base}"}
-    for name in ("sft", "dpo"):
+    for name in ("sft0", "sft", "dpo"):
         if name in stages:
             models[name] = f"hf:{stages[name].checkpoint}"
+    models.update(config.compare)
     t0 = time.perf_counter()
     scores = eval_stage(config, models, out / "eval", data_dir=out / "data", seed=seed,
                         cache=cache, progress=progress, on_call=on_call)
@@ -77,12 +85,19 @@ def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
 
 
 def _about(config: CaiConfig, profile: str | None, seeds: list[SeedResult]) -> str:
-    t, e = config.train, config.evaluate
+    t, e, s0 = config.train, config.evaluate, config.stage0
+    stage0 = ""
+    if s0.steps:
+        who = "the SFT0 model" if s0.generator == "sft0" else f"`{config.model.model}`"
+        stage0 = (f"stage 0 (sft0): {s0.steps} SFT steps on the demonstrations, then {who} "
+                  f"generates{' with few-shot examples' if config.generate.fewshot else ''}; ")
+    compare = "".join(f"; compared with {name} `{m}`" for name, m in config.compare.items())
     return (f"Profile `{profile or 'as configured'}`, {len(seeds)} seed(s) "
-            f"({', '.join(str(s.seed) for s in seeds)}). Base `{t.base_model}`; SFT {t.sft_steps} "
-            f"steps, DPO {t.dpo_steps} steps (beta {t.beta}, {'LoRA' if t.lora else 'full weights'}"
-            f"); judge `{e.judge.model}`; {e.samples} samples per held-out prompt at temperature "
-            f"{e.temperature}, the same seeds and stop sequences for every model.")
+            f"({', '.join(str(s.seed) for s in seeds)}). Base `{t.base_model}`; {stage0}SFT "
+            f"{t.sft_steps} steps{' from SFT0' if s0.steps else ''}, DPO {t.dpo_steps} steps "
+            f"(beta {t.beta}, {'LoRA' if t.lora else 'full weights'}); judge `{e.judge.model}`"
+            f"{compare}; {e.samples} samples per held-out prompt at temperature {e.temperature}, "
+            "the same prompts, seeds and stop sequences for every model.")
 
 
 def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | None = None,

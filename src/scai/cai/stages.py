@@ -1,8 +1,9 @@
 """The CAI stages as steps that read and write files a person can inspect.
 
-generate: `chains.jsonl` (every round), `pairs.jsonl` (DPO), `sft.jsonl`, `split.json` (which
-prompts trained, which are held out for evaluation). train: `sft/` and `dpo/` checkpoints,
-`training.csv`, `training.png`, `train.json`.
+stage 0 (a base model only, `stage0.steps` > 0): `sft0/` (SFT on the demonstrations) and
+`stage0.json`. generate: `chains.jsonl` (every round), `pairs.jsonl` (DPO), `sft.jsonl`,
+`split.json` (which prompts trained, which are held out for evaluation). train: `sft/` and
+`dpo/` checkpoints, `training.csv`, `training.png`, `train.json`.
 """
 
 from __future__ import annotations
@@ -14,12 +15,13 @@ from pydantic import BaseModel
 
 from scai.cai.config import CaiConfig
 from scai.cai.data import Constitution, PromptItem, load_prompts, load_public, split_prompts
+from scai.cai.demos import as_prompts, as_sft, load_demonstrations
 from scai.cai.evaluate import ModelScores, eval_items, run_evaluate
 from scai.cai.generate import PreferencePair, SFTExample, generate_chains, to_pairs, to_sft
 from scai.cai.train import StageResult, train_dpo, train_sft, write_training_log
 from scai.datafiles import jsonl_rows, read_text, write_jsonl
 from scai.errors import ConfigError
-from scai.llm import GenerationParams, ModelClient, run_sync
+from scai.llm import GenerationParams, ModelClient, ModelSettings, run_sync
 from scai.llm.backend import Backend
 from scai.llm.client import OnCall
 from scai.llm.hf import resolve_base
@@ -66,10 +68,54 @@ def load_constitution(config: CaiConfig, store: RunStore | None = None) -> Const
     return Constitution.load(config.constitution)
 
 
+def run_stage0(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
+               progress: bool = True) -> StageResult:
+    """Stage 0: SFT of the base model on the demonstrations, in the base model's own prompt
+    format; writes `out_dir/sft0/` and `out_dir/stage0.json`."""
+    seed = config.seed if seed is None else seed
+    s0 = config.stage0
+    if not s0.steps:
+        raise ConfigError("stage 0 is off (stage0.steps is 0): set stage0.steps, e.g. "
+                          "--set stage0.steps=12")
+    demos = as_sft(load_demonstrations(s0.demonstrations))
+    settings = config.train.model_copy(update={"sft_steps": s0.steps, "max_length": s0.max_length,
+                                               "sft_learning_rate": s0.learning_rate})
+    result = train_sft(resolve_base(config.train.base_model), demos, settings, out_dir,
+                       seed=seed, progress=progress, stage="sft0")
+    (out_dir / "stage0.json").write_text(result.model_dump_json(indent=2) + "\n",
+                                         encoding="utf-8")
+    return result
+
+
+def read_stage0(model_dir: Path) -> StageResult:
+    """What `run_stage0` left in `model_dir`; ConfigError saying how to make it when missing."""
+    path = model_dir / "stage0.json"
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing (stage 0 is on: run `scai cai stage0 CONFIG --out "
+                          f"{model_dir}` first, or set stage0.steps=0)")
+    try:
+        return StageResult.model_validate_json(read_text(path))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not a stage-0 record ({str(exc).splitlines()[0]})") from exc
+
+
+def generator(config: CaiConfig, model_dir: Path | None = None) -> ModelSettings:
+    """The model that answers, critiques and revises: the stage-0 model in `model_dir` when
+    stage 0 runs and `stage0.generator` is sft0, else `config.model`."""
+    if not config.stage0.steps or config.stage0.generator == "model":
+        return config.model
+    if model_dir is None:
+        raise ConfigError("stage 0 is on and stage0.generator is sft0: say where its model is "
+                          "(--model-dir, the --out of `scai cai stage0`)")
+    return config.model.model_copy(update={"model": f"hf:{read_stage0(model_dir).checkpoint}"})
+
+
 def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
                  cache: bool = True, progress: bool = True, on_call: OnCall | None = None,
-                 store: RunStore | None = None, backend: Backend | None = None) -> GenerateResult:
-    """Answer the training prompts, critique and revise; write chains, pairs, SFT data, split."""
+                 store: RunStore | None = None, backend: Backend | None = None,
+                 model_dir: Path | None = None) -> GenerateResult:
+    """Answer the training prompts, critique and revise; write chains, pairs, SFT data, split.
+    With stage 0, the stage-0 model in `model_dir` generates (see `generator`)."""
     seed = config.seed if seed is None else seed
     constitution = load_constitution(config, store)
     sets = prompt_sets(config, seed)
@@ -79,11 +125,11 @@ def run_generate(config: CaiConfig, out_dir: Path, *, seed: int | None = None,
     g = config.generate
     params = GenerationParams(temperature=g.temperature, max_tokens=g.max_tokens,
                               repeat_penalty=g.repeat_penalty)
-    client = ModelClient(config.model, cache=True if cache else None, on_call=on_call,
-                         backend=backend)
+    client = ModelClient(generator(config, model_dir) if backend is None else config.model,
+                         cache=True if cache else None, on_call=on_call, backend=backend)
     chains = run_sync(generate_chains(client, train, constitution, rounds=g.rounds,
                                       samples=g.samples, seed=seed, params=params,
-                                      progress=progress))
+                                      progress=progress, fewshot=g.fewshot))
     pairs, sft = to_pairs(chains), to_sft(chains)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_jsonl(out_dir / "chains.jsonl", chains)
@@ -121,6 +167,8 @@ def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
         split = read_split(data_dir)
         everything = {it.id: it for tr, ev in sets.values() for it in tr + ev}
         trained += [everything[i] for i in split.train if i in everything]
+    if config.stage0.steps:  # the demonstrations were trained on too
+        trained += as_prompts(load_demonstrations(config.stage0.demonstrations))
     items = eval_items(sets, config.evaluate, trained)
     return run_evaluate(models, items, config.evaluate, out_dir, seed=seed, cache=cache,
                         progress=progress, on_call=on_call, backend=backend)
@@ -142,15 +190,17 @@ def _read_rows(path: Path, model: type[BaseModel]) -> list:
 
 def run_train(config: CaiConfig, data_dir: Path, out_dir: Path, *, seed: int | None = None,
               progress: bool = True) -> list[StageResult]:
-    """SFT on `sft.jsonl` from the base model, then DPO on `pairs.jsonl` from the SFT model."""
+    """SFT on `sft.jsonl` from the base model (from the stage-0 model in `out_dir` when stage 0
+    is on), then DPO on `pairs.jsonl` from the SFT model."""
     seed = config.seed if seed is None else seed
     sft_rows = _read_rows(data_dir / "sft.jsonl", SFTExample)
     pairs = _read_rows(data_dir / "pairs.jsonl", PreferencePair)
     base = resolve_base(config.train.base_model)
-    stages = []
-    start = base
+    stages = [read_stage0(out_dir)] if config.stage0.steps else []
+    start = Path(stages[0].checkpoint) if stages else base
     if config.train.sft_steps:
-        stages.append(train_sft(base, sft_rows, config.train, out_dir, seed=seed, progress=progress))
+        stages.append(train_sft(start, sft_rows, config.train, out_dir, seed=seed,
+                                progress=progress))
         start = Path(stages[-1].checkpoint)
     if config.train.dpo_steps:
         stages.append(train_dpo(start, pairs, config.train, out_dir, seed=seed, progress=progress))

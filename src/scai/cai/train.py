@@ -1,7 +1,10 @@
 """SFT then DPO with TRL on a transformers checkpoint, per-step logs as CSV and a plot.
 
-The base is any transformers checkpoint directory, or `local` for the bundled SmolLM2-135M-Instruct
-(converted once from its GGUF). With LoRA (PEFT) the DPO reference is the policy with its adapter
+The base is any transformers checkpoint directory, `local` for the bundled SmolLM2-135M-Instruct or
+`local:gemma-270m` for the Gemma 3 270M base model (each converted once from its GGUF). A
+checkpoint prompted as a completion model (a base model: scai.llm.checkpoints) is trained on the
+token sequences it sees when it answers: the transcript prompt, then the reply and EOS, tokenized
+apart so that the prompt's final "Assistant: " is kept exactly. With LoRA (PEFT) the DPO reference is the policy with its adapter
 off; without it the reference is a separate frozen copy of the SFT model. Either way the
 reference is fingerprinted before and after DPO and a run refuses to report if it moved.
 Checkpoints are saved merged, so `hf:PATH` loads them anywhere a model is named.
@@ -22,6 +25,8 @@ from pydantic import BaseModel, Field
 from scai.cai.generate import PreferencePair, SFTExample
 from scai.config import ConfigModel
 from scai.errors import ModelUnavailable, ScaiError
+from scai.llm.checkpoints import Prompting, checkpoint_prompting, mark_prompting
+from scai.llm.types import Message
 from scai.progress import progress_bar
 
 # Keys TRL logs per step that a reader of a DPO run wants, renamed to CSV-friendly columns.
@@ -36,7 +41,8 @@ _LOGGED = {
 class TrainSettings(ConfigModel):
     """How SFT and DPO train. The defaults suit a 135M model on a CPU (the `quick` profile)."""
 
-    base_model: str = Field("local", description="'local' (bundled SmolLM2-135M) or a checkpoint dir.")
+    base_model: str = Field("local", description="'local' (bundled SmolLM2-135M-Instruct), "
+                            "'local:gemma-270m' (Gemma 3 270M base) or a checkpoint dir.")
     sft_steps: int = Field(8, ge=0, le=100_000)
     dpo_steps: int = Field(6, ge=0, le=100_000)
     batch_size: int = Field(4, ge=1, le=1024)
@@ -148,13 +154,60 @@ def _peft(settings: TrainSettings):
                       target_modules="all-linear", task_type="CAUSAL_LM")
 
 
-def _save(model: Any, tok: Any, target: Path) -> Path:
+def _save(model: Any, tok: Any, target: Path, prompting: Prompting) -> Path:
     if hasattr(model, "merge_and_unload"):  # a PEFT model: fold the adapter into the weights
         model = model.merge_and_unload()
     target.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(target)
     tok.save_pretrained(target)
+    mark_prompting(target, prompting)  # prompted as its base was: `hf:DIR` needs no setting
     return target
+
+
+def _reply_ids(tok: Any, text: str) -> list[int]:
+    """A reply as a completion model produces it after the transcript's cue: its tokens, EOS."""
+    return [*tok(text.strip(), add_special_tokens=False, split_special_tokens=True)["input_ids"],
+            tok.eos_token_id]
+
+
+def _prompt_ids(tok: Any, messages: list[Message]) -> list[int]:
+    from scai.llm.hf import prompt_token_ids
+
+    return prompt_token_ids(tok, messages, "completion")
+
+
+def _transcript_sft_rows(tok: Any, examples: list[SFTExample]) -> list[dict[str, list[int]]]:
+    """Tokenized SFT rows for a completion model; only the reply's tokens carry loss."""
+    rows = []
+    for ex in examples:
+        prompt, reply = _prompt_ids(tok, ex.messages[:-1]), _reply_ids(tok, ex.messages[-1].content)
+        rows.append({"input_ids": prompt + reply, "labels": [-100] * len(prompt) + reply})
+    return rows
+
+
+def _transcript_dpo_rows(tok: Any, pairs: list[PreferencePair]) -> list[dict[str, list[int]]]:
+    """Tokenized DPO rows for a completion model, as TRL's collator takes them."""
+    return [{"prompt_ids": _prompt_ids(tok, [Message(role="user", content=p.prompt)]),
+             "chosen_ids": _reply_ids(tok, p.chosen), "rejected_ids": _reply_ids(tok, p.rejected)}
+            for p in pairs]
+
+
+def _dpo_trainer(prompting: Prompting) -> type:
+    from trl import DPOTrainer
+
+    if prompting == "chat":
+        return DPOTrainer
+
+    class TranscriptDPOTrainer(DPOTrainer):
+        """DPO on rows already tokenized as the transcript: TRL's own tokenization of prompt +
+        reply would merge the prompt's final space into the reply's first token."""
+
+        def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+            if args.max_length is None:
+                return dataset
+            return dataset.filter(lambda row: len(row["prompt_ids"]) < args.max_length)
+
+    return TranscriptDPOTrainer
 
 
 def _load(path: Path):
@@ -174,28 +227,33 @@ def _load(path: Path):
 
 
 def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, out: Path, *,
-              seed: int = 0, progress: bool = True) -> StageResult:
-    """Supervised fine-tuning on (prompt -> revised answer) chats; saves `out/sft`."""
+              seed: int = 0, progress: bool = True, stage: str = "sft") -> StageResult:
+    """Supervised fine-tuning on (prompt -> answer) chats for `settings.sft_steps` steps; saves
+    `out/<stage>` (stage 0 on demonstrations is this under the name `sft0`)."""
     _require_trl()
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
     if not examples:
-        raise ScaiError("SFT: no training examples (generation produced no usable revisions)")
+        raise ScaiError(f"{stage.upper()}: no training examples (generation produced no usable "
+                        "revisions)")
+    prompting = checkpoint_prompting(base)
     model, tok = _load(base)
-    data = Dataset.from_list([{"messages": [m.model_dump() for m in ex.messages]} for ex in examples])
+    data = Dataset.from_list(
+        _transcript_sft_rows(tok, examples) if prompting == "completion" else
+        [{"messages": [m.model_dump() for m in ex.messages]} for ex in examples])
     records: list[StepRecord] = []
     start = time.perf_counter()
-    with progress_bar("SFT" if progress else None, total=settings.sft_steps) as advance:
+    with progress_bar(stage.upper() if progress else None, total=settings.sft_steps) as advance:
         args = SFTConfig(**_common_args(settings, settings.sft_steps, settings.sft_learning_rate,
-                                        out / "sft", seed))
+                                        out / stage, seed))
         trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok,
-                             peft_config=_peft(settings), callbacks=[_callback("sft", records, advance)])
+                             peft_config=_peft(settings), callbacks=[_callback(stage, records, advance)])
         _quiet(trainer)
         if settings.sft_steps:
             trainer.train()
-    path = _save(trainer.model, tok, out / "sft")
-    return StageResult(stage="sft", checkpoint=str(path), steps=records,
+    path = _save(trainer.model, tok, out / stage, prompting)
+    return StageResult(stage=stage, checkpoint=str(path), steps=records,
                        seconds=time.perf_counter() - start, examples=len(examples))
 
 
@@ -204,17 +262,18 @@ def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSett
     """DPO on (prompt, chosen = revision, rejected = original) against a frozen reference."""
     _require_trl()
     from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOConfig
 
     if not pairs:
         raise ScaiError("DPO: no preference pairs (every revision equalled its original)")
+    prompting = checkpoint_prompting(start_from)
     model, tok = _load(start_from)
     ref = None
     if not settings.lora:  # a separate reference copy that nothing may update
         ref, _ = _load(start_from)
         ref.requires_grad_(False)
         ref.eval()
-    data = Dataset.from_list([
+    data = Dataset.from_list(_transcript_dpo_rows(tok, pairs) if prompting == "completion" else [
         {"prompt": [{"role": "user", "content": p.prompt}],
          "chosen": [{"role": "assistant", "content": p.chosen}],
          "rejected": [{"role": "assistant", "content": p.rejected}]} for p in pairs
@@ -225,9 +284,9 @@ def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSett
         args = DPOConfig(beta=settings.beta,
                          **_common_args(settings, settings.dpo_steps, settings.dpo_learning_rate,
                                         out / "dpo", seed))
-        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data,
-                             processing_class=tok, peft_config=_peft(settings),
-                             callbacks=[_callback("dpo", records, advance)])
+        trainer = _dpo_trainer(prompting)(
+            model=model, ref_model=ref, args=args, train_dataset=data, processing_class=tok,
+            peft_config=_peft(settings), callbacks=[_callback("dpo", records, advance)])
         _quiet(trainer)
         reference = trainer.ref_model if ref is not None else None
         before = fingerprint(reference) if reference is not None else None
@@ -236,7 +295,7 @@ def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSett
         frozen = fingerprint(reference) == before if reference is not None else True
     if not frozen:
         raise ScaiError("DPO: the reference model changed during training; results discarded")
-    path = _save(trainer.model, tok, out / "dpo")
+    path = _save(trainer.model, tok, out / "dpo", prompting)
     return StageResult(stage="dpo", checkpoint=str(path), steps=records,
                        seconds=time.perf_counter() - t0, examples=len(pairs), reference_frozen=frozen)
 

