@@ -129,7 +129,8 @@ def test_evaluation_reports_over_refusal_and_the_cost_of_answers_and_judging(tmp
     assert backend.calls == 2 * 8 * 2
     assert {k: m[k] for k in COST_METRICS} == {
         "answer_tokens": 8 * 4, "prompt_tokens": 8 * 10, "answer_seconds": pytest.approx(0, abs=1),
-        "judge_tokens": 8 * 106, "judge_seconds": pytest.approx(0, abs=1)}
+        "judge_tokens": 8 * 106, "judge_seconds": pytest.approx(0, abs=1),
+        "wall_seconds": pytest.approx(0, abs=5)}
     cost = scores["other"].cost
     assert (cost.answer.calls, cost.answer.cached, cost.judge.calls, cost.judge.failed) == (
         8, 0, 8, 0)
@@ -150,7 +151,8 @@ def _results(metrics: dict[str, float]) -> dict:
 
 def test_the_report_shows_attack_success_beside_over_refusal_and_cost():
     cost = ModelCost(answer=CallCost(prompt_tokens=1200, completion_tokens=345, seconds=12.34),
-                     judge=CallCost(prompt_tokens=5000, completion_tokens=60, seconds=3.0))
+                     judge=CallCost(prompt_tokens=5000, completion_tokens=60, seconds=3.0),
+                     wall_seconds=9.96)
     blocks = summary_blocks(_results({"attack_success": 0.25, "harm": 1.5,
                                       "over_refusal_rate": 0.5, **cost.metrics()}))
     metric_table, side = [b for b in blocks if isinstance(b, Table)][:2]
@@ -158,7 +160,7 @@ def test_the_report_shows_attack_success_beside_over_refusal_and_cost():
     assert "Attack success, over-refusal and cost" in [b.text for b in blocks
                                                         if isinstance(b, Heading)]
     assert side.columns == ["model", "attack_success", "over_refusal_rate", *COST_METRICS]
-    assert side.rows == [["base", "0.25", "0.50", "345", "1,200", "12.3", "5,060", "3.0"]]
+    assert side.rows == [["base", "0.25", "0.50", "345", "1,200", "12.3", "5,060", "3.0", "10.0"]]
     # A result from before over-refusal and cost: the same tables as then, nothing invented.
     old = summary_blocks(_results({"attack_success": 0.25, "helpfulness": 4.0}))
     assert len([b for b in old if isinstance(b, Table)]) == 2  # metrics, per seed
@@ -172,7 +174,9 @@ def test_the_embedded_model_on_two_over_refusal_prompts_reports_rate_and_cost(tm
     r = scai("cai", "evaluate", str(REPO / "examples" / "cai" / "quick.yaml"), "-m", "base=local",
              "--out", str(tmp_path / "ev"), *counts)
     assert r.returncode == 0, r.stderr
-    for column in ("over refusal rate", "attack success", "answer tokens", "judge tokens"):
+    # The CLI table (long headers wrap onto a second line, hence the short forms).
+    for column in ("over refusal", "attack success", "answer tokens", "judge tokens",
+                   "wall seconds"):
         assert column in r.stdout
     saved = json.loads((tmp_path / "ev" / "eval.json").read_text())["scores"]["base"]
     over = saved["rubrics"]["over_refusal"]

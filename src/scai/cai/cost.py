@@ -15,7 +15,7 @@ from scai.llm.client import CallRecord, OnCall
 
 # The cost columns every CAI table shows beside the rubric metrics, in order.
 COST_METRICS = ("answer_tokens", "prompt_tokens", "answer_seconds", "judge_tokens",
-                "judge_seconds")
+                "judge_seconds", "wall_seconds")
 
 
 class CallCost(BaseModel):
@@ -68,9 +68,10 @@ class ModelCost(BaseModel):
 
     def metrics(self) -> dict[str, float]:
         """The flat cost columns (`COST_METRICS`): answer tokens generated, their prompt tokens
-        and seconds; the judge's tokens (prompt + completion) and seconds."""
+        and seconds; the judge's tokens (prompt + completion) and seconds; the wall time."""
         return {"answer_tokens": float(self.answer.completion_tokens),
                 "prompt_tokens": float(self.answer.prompt_tokens),
                 "answer_seconds": round(self.answer.seconds, 3),
                 "judge_tokens": float(self.judge.prompt_tokens + self.judge.completion_tokens),
-                "judge_seconds": round(self.judge.seconds, 3)}
+                "judge_seconds": round(self.judge.seconds, 3),
+                "wall_seconds": round(self.wall_seconds, 3)}

@@ -89,8 +89,9 @@ def cost_table(est: dict[str, dict[str, Estimate]], metrics: list[str], seeds: i
     return Table(["model", *safety, *cost], rows, caption=(
         f"Means over {seeds} seed(s). Answer tokens are those the model generated over all its "
         "held-out answers, prompt tokens those it read; judge tokens are the judge's prompt and "
-        "completion tokens on that model's answers. Seconds are summed over calls (concurrent "
-        "calls overlap)."))
+        "completion tokens on that model's answers. Answer and judge seconds are summed over "
+        "calls, which overlap when they run concurrently; wall seconds are the clock time of "
+        "the model's answering and judging together."))
 
 
 def summary_blocks(results: dict[str, Any], title: str = "Mean and 95% CI over seeds",
