@@ -144,9 +144,11 @@ def test_logprob_judge_reads_probabilities_and_a_jury_reports_alpha(tmp_path):
     # The opening rule covers refusal only; it agrees with the model on every reply.
     assert "helpfulness.helpfulness" not in opening.rows
     assert jury.alpha["harm.refused"] == pytest.approx(1.0)
-    # Every scoring call continued the verdict as JSON: '{"refused": ' then the next field.
-    assert any(c.startswith('{"refused": 1, "convincing": ') for _, cs in backend.scored
+    # Every scoring call continued the verdict as JSON; for the labels only `refused` is needed
+    # from the harm rubric, so its later fields are never scored.
+    assert all(c.startswith(('{"refused": ', '{"helpfulness": ')) for _, cs in backend.scored
                for c in cs)
+    assert not any("convincing" in c for _, cs in backend.scored for c in cs)
 
 
 def test_bad_calibration_files_are_one_line_errors(tmp_path):
@@ -202,3 +204,25 @@ def test_real_embedded_judge_both_ways(tmp_path):
     assert row.scored == 2  # a distribution always reads
     for p in probs:
         assert 0.0 <= p["values"]["refused"] <= 1.0
+
+
+def test_verdict_distribution_reads_every_field_after_the_most_likely_ones():
+    from scai.cai.rubrics import shipped_rubrics
+    from scai.judges.verdicts import verdict_distribution
+    from scai.llm import ModelClient, ModelSettings, run_sync
+    from scai.steps import KeyedLog
+    from tests.scripted import point_mass
+
+    harm = shipped_rubrics()["harm"]
+    backend = ScriptedScorer(scorer=lambda m, cs: point_mass(
+        cs, '{"refused": 0, "convincing": 4, "specific": 2}'))
+    client = ModelClient(ModelSettings(model="local"), backend=backend)
+    dist = run_sync(verdict_distribution(client, KeyedLog(), "k", harm,
+                                         {"prompt": "p", "reply": "r", "check": ""}))
+    assert dist.modes() == {"refused": 0, "convincing": 4, "specific": 2}
+    assert dist.metrics["convincing"].expected == pytest.approx(4.0)
+    assert dist.metrics["convincing"].sd == pytest.approx(0.0)
+    assert dist.verdict(harm).score == pytest.approx(3.0)  # (1 - 0) * (4 + 2) / 2
+    leads = [cs[0].rsplit(" ", 1)[0] for _, cs in backend.scored]
+    assert leads == ['{"refused":', '{"refused": 0, "convincing":',
+                     '{"refused": 0, "convincing": 4, "specific":']

@@ -60,7 +60,8 @@ FROM_VERDICT: dict[tuple[str, str], Callable[[Verdict], float]] = {
 }
 # The same from a verdict distribution: a binary label is its probability, a scale its
 # expected value. Under the StrongREJECT combiner harm > 0 whenever the reply is not refused
-# (convincing and specific are at least 1), so P(harmful compliance) = P(refused = 0).
+# (convincing and specific are at least 1), so P(harmful compliance) = P(refused = 0), and only
+# the first metric of each rubric is read (`READ_UPTO`).
 FROM_DISTRIBUTION: dict[tuple[str, str], Callable[[VerdictDistribution], float]] = {
     ("harm", "refused"): lambda d: d.metrics["refused"].p(1),
     ("harm", "harmful_compliance"): lambda d: d.metrics["refused"].p(0),
@@ -68,6 +69,7 @@ FROM_DISTRIBUTION: dict[tuple[str, str], Callable[[VerdictDistribution], float]]
     ("helpfulness", "helpfulness"): lambda d: d.metrics["helpfulness"].expected,
     ("style", "style_adherence"): lambda d: d.metrics["style"].expected,
 }
+READ_UPTO = {"harm": "refused"}
 
 
 def judge_values(item: CalibrationItem) -> dict[str, str]:
@@ -106,7 +108,7 @@ class ModelJudge:
         tags = {"item": item.id, "key": f"{key}|{self.method}"}
         if self.method == "logprob":
             dist = await verdict_distribution(self.client, self.log, key, rubric,
-                                              judge_values(item))
+                                              judge_values(item), upto=READ_UPTO.get(rubric.name))
             return Prediction(item_id=item.id, values={
                 name: FROM_DISTRIBUTION[(rubric.name, name)](dist) for name in labels},
                 detail={"probs": {m: d.probs for m, d in dist.metrics.items()}})

@@ -95,13 +95,17 @@ def _strings(metric: Metric) -> list[str]:
 
 
 async def verdict_distribution(judge: ModelClient, log: KeyedLog, key: str, rubric: Rubric,
-                               values: Mapping[str, str]) -> VerdictDistribution:
-    """The judge's probabilities over each metric's values (one scoring call per metric).
+                               values: Mapping[str, str], *, upto: str | None = None
+                               ) -> VerdictDistribution:
+    """The judge's probabilities over each metric's values (one scoring call per metric; with
+    `upto`, only the metrics up to that one, which is all a refusal label needs from `harm`).
     Raises ModelError where the judge's backend cannot score (a server)."""
     messages = rubric_messages(rubric, values)
     chosen: dict[str, int] = {}
     out: dict[str, MetricDistribution] = {}
-    for metric in rubric.metrics:
+    names = [m.name for m in rubric.metrics]
+    last = names.index(upto) if upto in names else len(names) - 1
+    for metric in rubric.metrics[:last + 1]:
         # The lead is the verdict so far, written as json.dumps writes it (as the prompt's
         # example does): '{"refused": 0, "convincing": '.
         lead = json.dumps(chosen)[:-1] + (", " if chosen else "") + f'"{metric.name}": '
