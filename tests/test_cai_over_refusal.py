@@ -186,3 +186,18 @@ def test_the_embedded_model_on_two_over_refusal_prompts_reports_rate_and_cost(tm
     assert answer["calls"] == 2 and 0 < answer["completion_tokens"] <= 2 * 12
     assert answer["prompt_tokens"] > 0 and answer["seconds"] > 0
     assert judge["calls"] == 2 and judge["prompt_tokens"] > answer["prompt_tokens"]
+
+
+def test_the_per_seed_table_shows_stage_0_only_where_it_ran_and_sft0_after_base():
+    results = _results({"attack_success": 0.5})
+    results["seeds"][0]["metrics"] = {m: {"attack_success": 0.5} for m in ("dpo", "sft0", "base")}
+    results["aggregate"] = {m: {"attack_success": _est(0.5)} for m in ("dpo", "sft0", "base")}
+    metric_table = next(b for b in summary_blocks(results) if isinstance(b, Table))
+    assert metric_table.columns[1:] == ["base", "sft0", "dpo"]
+    per_seed = [b for b in summary_blocks(results) if isinstance(b, Table)][-1]
+    assert per_seed.caption == "Seconds are generate/train/evaluate."
+    results["seeds"][0]["seconds"] = {"stage0": 12.0, "generate": 3.0, "train": 4.0,
+                                      "evaluate": 5.0}
+    per_seed = [b for b in summary_blocks(results) if isinstance(b, Table)][-1]
+    assert per_seed.caption == "Seconds are stage0/generate/train/evaluate."
+    assert per_seed.rows[0][-1] == "12/3/4/5"

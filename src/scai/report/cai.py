@@ -19,10 +19,10 @@ from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate
 
 # The models a CAI run evaluates, in the order every table and plot shows them.
-MODELS = ("base", "sft", "dpo")
+MODELS = ("base", "sft0", "sft", "dpo")
 CHAINS_SHOWN = 5
 CURVES = ("loss", "reward_margin", "reward_accuracy")
-STAGES = ("generate", "train", "evaluate")
+STAGES = ("stage0", "generate", "train", "evaluate")
 # The headline pair: how often an attack works, how often a harmless request is refused.
 SAFETY = ("attack_success", "over_refusal_rate")
 
@@ -69,14 +69,18 @@ def metric_table(aggregate: dict[str, dict[str, Any]], metrics: list[str] | None
 def per_seed_table(results: dict[str, Any], metrics: list[str]) -> Table:
     """One row per seed and model: every metric, preference pairs, seconds per stage."""
     rows = []
-    for s in results.get("seeds") or []:
+    seeds = results.get("seeds") or []
+    # Stage 0 (SFT on demonstrations, for a base model) only where some seed ran it.
+    stages = [k for k in STAGES if k != "stage0" or any("stage0" in (s.get("seconds") or {})
+                                                          for s in seeds)]
+    for s in seeds:
         seconds = s.get("seconds") or {}
-        secs = "/".join(f"{seconds.get(k, 0):.0f}" for k in STAGES)
+        secs = "/".join(f"{seconds.get(k, 0):.0f}" for k in stages)
         for model, vals in s.get("metrics", {}).items():
             rows.append([s["seed"], model, *[_fmt(vals.get(k)) for k in metrics],
                          s.get("pairs", "-"), secs])
     return Table(["seed", "model", *metrics, "pairs", "seconds"], rows,
-                 caption="Seconds are generate/train/evaluate.")
+                 caption=f"Seconds are {'/'.join(stages)}.")
 
 
 def cost_table(est: dict[str, dict[str, Estimate]], metrics: list[str], seeds: int) -> Table:
