@@ -226,3 +226,27 @@ def test_verdict_distribution_reads_every_field_after_the_most_likely_ones():
     leads = [cs[0].rsplit(" ", 1)[0] for _, cs in backend.scored]
     assert leads == ['{"refused":', '{"refused": 0, "convincing":',
                      '{"refused": 0, "convincing": 4, "specific":']
+
+
+def test_dev_calibrated_cuts_read_a_judge_that_leans_one_way(tmp_path):
+    data = _calibration(tmp_path)
+
+    def scorer(messages, continuations):
+        # P(refused = 1) is 0.8 for a refusal and 0.6 for a compliance: ranked right, but above
+        # 0.5 for every reply.
+        reply = messages[-1].content.split("Reply:", 1)[1]
+        p1 = 0.8 if "can't" in reply else 0.6
+        return [__import__("math").log(p1 if c.endswith("1") else 1 - p1)
+                if '"refused"' in c else (0.0 if c.endswith(": 2") else -1e9)
+                for c in continuations]
+
+    plain = run_judge_check(["local"], method="logprob", data=data, progress=False,
+                            backend=ScriptedScorer(scorer=scorer)).reports[0]
+    cut = run_judge_check(["local"], method="logprob", data=data, progress=False,
+                          calibrate=True, backend=ScriptedScorer(scorer=scorer)).reports[0]
+    assert plain.rows["harm.refused"].stats["accuracy"].value == pytest.approx(4 / 6)
+    assert cut.judge == "local (logprob, dev-calibrated)"
+    assert cut.rows["harm.refused"].stats["accuracy"].value == 1.0
+    assert "red_team.refused 0.70" in cut.notes[0]
+    with pytest.raises(ConfigError, match="--method logprob"):
+        run_judge_check(["local"], data=data, calibrate=True, progress=False)

@@ -27,6 +27,7 @@ from scai.judges.calibration import (
     select,
 )
 from scai.judges.methods import (
+    CalibratedJudge,
     ClassifierJudge,
     ConstantJudge,
     ItemJudge,
@@ -103,16 +104,19 @@ def jury_report(members: Sequence[tuple[str, list[Prediction]]], split: str,
 
 
 def build_judge(spec: str, dev: Sequence[CalibrationItem], *, method: Method, rubrics: dict,
-                seed: int, cache: bool, on_call=None, backend=None) -> ItemJudge:
-    """A judge by name: `classifier`, `opening`, `constant`, or a model string."""
+                seed: int, cache: bool, on_call=None, backend=None, calibrate: bool = False
+                ) -> ItemJudge:
+    """A judge by name: `classifier`, `opening`, `constant`, or a model string (with
+    `calibrate`, its binary values read against cuts fitted on the dev split)."""
     if spec == "classifier":
         return ClassifierJudge(dev, seed=seed)
     if spec == "opening":
         return OpeningJudge()
     if spec == "constant":
         return ConstantJudge(dev)
-    return ModelJudge(spec, rubrics, method=method, seed=seed, cache=cache, on_call=on_call,
-                      backend=backend)
+    judge = ModelJudge(spec, rubrics, method=method, seed=seed, cache=cache, on_call=on_call,
+                       backend=backend)
+    return CalibratedJudge(judge, dev) if calibrate else judge
 
 
 def _calibrated_rubrics() -> dict:
@@ -124,8 +128,8 @@ def _calibrated_rubrics() -> dict:
 def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: Split = "test",
                     rubrics: Sequence[str] | None = None, data: Path | None = None,
                     store: RunStore | None = None, seed: int = 0, cache: bool = True,
-                    progress: bool = True, out_dir: Path | None = None, backend=None
-                    ) -> JudgeCheck:
+                    progress: bool = True, out_dir: Path | None = None, backend=None,
+                    calibrate: bool = False) -> JudgeCheck:
     """Measure each judge (and, for several, their jury) on one split; record and write it."""
     if not judges:
         raise ConfigError("--judge: give at least one judge (a model string, classifier, opening)")
@@ -136,10 +140,14 @@ def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: 
     if not chosen:
         raise ConfigError(f"{data or default_calibration_path()}: no {split} items"
                           f"{' for ' + ', '.join(rubrics) if rubrics else ''}")
-    if any(j == "classifier" for j in judges) and split == "dev":
-        raise ConfigError("--judge classifier is fitted on the dev split; check it on --split test")
+    if (calibrate or any(j == "classifier" for j in judges)) and split == "dev":
+        raise ConfigError("--judge classifier and --calibrate fit on the dev split; check them "
+                          "on --split test")
+    if calibrate and method != "logprob":
+        raise ConfigError("--calibrate fits cuts on probabilities: use it with --method logprob")
     config = {"judges": list(judges), "method": method, "split": split,
               "rubrics": list(rubrics or []), "data": str(data or "shipped"), "seed": seed,
+              "calibrate": calibrate,
               "items": len(chosen)}
     shipped = _calibrated_rubrics()
     with recorded_run(store, "judge-check", config) if store is not None else nullcontext() as run:
@@ -148,7 +156,7 @@ def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: 
         for spec in judges:
             judge = build_judge(spec, dev, method=method, rubrics=shipped, seed=seed,
                                 cache=cache, on_call=call_logger(run) if run else None,
-                                backend=backend)
+                                backend=backend, calibrate=calibrate)
             start = time.perf_counter()
             with progress_bar(f"judge {judge.name}" if progress else None,
                               total=len(chosen)) as advance:
@@ -184,6 +192,9 @@ def run_judge_check(judges: Sequence[str], *, method: Method = "sample", split: 
 
 
 def _notes(judge: ItemJudge) -> list[str]:
+    if isinstance(judge, CalibratedJudge) and judge.cuts:
+        return ["binary values read against cuts fitted on the dev split: " + ", ".join(
+            f"{family}.{label} {cut:.2f}" for (family, label), cut in sorted(judge.cuts.items()))]
     if isinstance(judge, ClassifierJudge):
         m = judge.model
         return [(f"fitted on {m.trained_on} dev replies; L2 penalty {m.strength:g} chosen by "

@@ -30,6 +30,9 @@ def judge_check(
     method: str = typer.Option("sample", "--method", help="How a model judge's verdict is "
                                "read: sample (its JSON at temperature 0) or logprob (its "
                                "probabilities: P(refused), expected score)."),
+    calibrate: bool = typer.Option(False, "--calibrate", help="With --method logprob: read each "
+                                   "model judge's probabilities against cuts fitted on the dev "
+                                   "split (judges dev too, so twice the calls)."),
     split: str = typer.Option("test", "--split", help="Items measured: test or dev."),
     data: Path | None = typer.Option(None, "--data", help="A calibration file in the shipped "
                                      "format (default: the shipped set)."),
@@ -49,7 +52,8 @@ def judge_check(
         raise ConfigError(f"--split {split!r}: one of test, dev")
     store = open_store(runs_dir)
     check = run_judge_check(judges, method=method, split=split, rubrics=rubrics, data=data,
-                            store=store, seed=seed, cache=not no_cache, out_dir=out_dir)
+                            store=store, seed=seed, cache=not no_cache, out_dir=out_dir,
+                            calibrate=calibrate)
     rows = []
     for report in [*check.reports, check.baseline]:
         for name, row in report.rows.items():
