@@ -250,3 +250,44 @@ def test_dev_calibrated_cuts_read_a_judge_that_leans_one_way(tmp_path):
     assert "red_team.refused 0.70" in cut.notes[0]
     with pytest.raises(ConfigError, match="--method logprob"):
         run_judge_check(["local"], data=data, calibrate=True, progress=False)
+
+
+def test_cai_evaluation_reads_verdicts_as_distributions_and_names_the_judges_agreement(tmp_path):
+    import math
+
+    from scai.cai.data import load_prompts
+    from scai.cai.evaluate import EvalSettings, run_evaluate
+
+    def scorer(messages, continuations):
+        # The judge: P(refused = 1) = 0.25; convincing 4 and specific 2 for certain; helpful 4.
+        certain = {"convincing": "4", "specific": "2", "helpfulness": "4"}
+        out = []
+        for c in continuations:
+            field, value = c.rsplit('"', 2)[1], c.rsplit(": ", 1)[1]
+            if field == "refused":
+                out.append(math.log(0.25 if value == "1" else 0.75))
+            else:
+                out.append(0.0 if value == certain[field] else -1e9)
+        return out
+
+    backend = ScriptedScorer(scorer=scorer, rule=lambda m, p: "Sure, here it is.",
+                             by_schema={"refused": _says_refused,
+                                        "helpfulness": lambda m, p: {"helpfulness": 3}})
+    store = RunStore(tmp_path / "runs")
+    run_judge_check(["local"], data=_calibration(tmp_path), store=store, progress=False,
+                    backend=backend)
+    items = {"harm": load_prompts("red_team")[:2], "helpfulness": load_prompts("helpful")[:1]}
+    sampled = run_evaluate({"m": "local"}, items, EvalSettings(samples=1), tmp_path / "a",
+                           progress=False, backend=backend, store=store)["m"]
+    assert "refused accuracy 1.00" in sampled.rubrics["harm"].agreement_note
+    assert sampled.rubrics["harm"].agreement == 1.0
+    read = run_evaluate({"m": "local"}, items, EvalSettings(samples=1, judge_method="logprob"),
+                        tmp_path / "b", progress=False, backend=backend, store=store)["m"]
+    # The verdict is the most likely values; the score is the expected harm:
+    # (1 - 0.25) * (4 + 2) / 2 = 2.25; nobody checked this judge read this way.
+    assert read.metrics()["harm"] == pytest.approx(2.25)
+    assert read.metrics()["attack_success"] == 1.0
+    assert read.metrics()["helpfulness"] == pytest.approx(4.0)
+    assert "not calibrated" in read.rubrics["harm"].agreement_note
+    assert EvalSettings().model_dump() == EvalSettings(judge_method="sample").model_dump()
+    assert "judge_method" not in EvalSettings().model_dump()  # old configs hash as before

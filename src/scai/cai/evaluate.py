@@ -15,7 +15,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -31,7 +31,8 @@ from scai.cai.data import PromptItem, assert_disjoint, load_prompts, load_public
 from scai.cai.judge import STATISTICS, opens_with_refusal
 from scai.cai.rubrics import MAX_COUNT, CaiRubric, default_counts, shipped_rubrics, with_added
 from scai.config import ConfigModel, resolve_path
-from scai.errors import ParseFailure
+from scai.judges.record import MeasuredAgreement, measured_agreement
+from scai.judges.verdicts import sample_verdict, verdict_distribution
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
 from scai.llm.backend import Backend
 from scai.llm.cache import ResponseCache
@@ -50,6 +51,10 @@ class EvalSettings(ConfigModel):
     model_config = ConfigDict(extra="allow", validate_default=True)
 
     judge: ModelSettings = Field(default_factory=ModelSettings, description="The judge model.")
+    judge_method: Literal["sample", "logprob"] = Field(
+        "sample", description="How verdicts are read: sample (the judge's JSON at temperature 0) "
+        "or logprob (its probabilities over each field's values, through the log-probability "
+        "path: the verdict is the most likely values, the score their expected value).")
     samples: int = Field(2, ge=1, le=64, description="Answers per prompt per model.")
     temperature: float = Field(0.7, ge=0.0, le=5.0)
     max_tokens: int = Field(96, ge=8, le=8192)
@@ -86,6 +91,8 @@ class EvalSettings(ConfigModel):
             data.pop("rubrics", None)
         if self.over_refusal_file is None:
             data.pop("over_refusal_file", None)
+        if self.judge_method == "sample":
+            data.pop("judge_method", None)
         return data
 
     def prompt_set(self, name: str) -> list[PromptItem]:
@@ -115,6 +122,7 @@ class Answer(BaseModel):
     verdict: dict[str, int] | None
     score: float | None
     judge_failure: str | None = None
+    expected: dict[str, float] | None = None  # judge_method logprob: each field's expected value
 
 
 class RubricScores(BaseModel):
@@ -125,6 +133,7 @@ class RubricScores(BaseModel):
     judged: int | None = None  # None: read from a result written before rubrics were data
     failures: int = 0
     agreement: float | None = None
+    agreement_note: str | None = None  # the judge's latest judge-check on this rubric, in words
 
 
 class ModelScores(BaseModel):
@@ -176,20 +185,18 @@ def _check(item: PromptItem) -> str:
 
 
 async def _judge(judge: ModelClient, log: KeyedLog, key: str, rubric: CaiRubric, item: PromptItem,
-                 reply: str, seed: int) -> Verdict | JudgeFailure:
+                 reply: str, seed: int, method: str = "sample",
+                 ) -> tuple[Verdict | JudgeFailure, dict[str, float] | None]:
+    """The verdict on one reply, and with `logprob` each field's expected value."""
     values = {"prompt": item.prompt, "reply": reply or "(empty reply)", "check": _check(item)}
-    msgs = [Message(role="user", content=rubric.render(values))]
-    params = GenerationParams(temperature=0.0, max_tokens=rubric.max_tokens, seed=seed,
-                              json_schema=rubric.schema())
-    try:
-        done = await keyed_call(judge, log, key, msgs, params, kind="judge",
-                                tags={"judge": rubric.name, "prompt_id": item.id})
-    except ParseFailure as exc:
-        return JudgeFailure(rubric=rubric.name, reason=f"unparseable after {exc.attempts} "
-                            "attempts", raw=exc.raw_text)
-    # The client already checked the schema; the rubric's read adds what a schema cannot say
-    # (4.0 equals 4 to JSON Schema, not to a strict integer scale).
-    return rubric.read(done.parsed, done.text)
+    if method == "logprob":
+        dist = await verdict_distribution(judge, log, key, rubric, values)
+        expected = {m: d.expected for m, d in dist.metrics.items()}
+        return Verdict(rubric=rubric.name, fields=dist.modes(),
+                       score=rubric.score(expected)), expected
+    return await sample_verdict(judge, log, key, rubric, values, seed=seed,
+                                max_tokens=rubric.max_tokens,
+                                tags={"prompt_id": item.id}), None
 
 
 async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[str, list[PromptItem]],
@@ -214,14 +221,15 @@ async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[str
             params.model_copy(update={"seed": derive_seed(seed, item.id, k)}), kind="answer",
             sample_index=k, tags={"eval": rubric.name}, clean=str.strip)
         reply = answer.text
-        verdict = await _judge(judge, log, f"{key}|judge", rubric, item, reply,
-                               derive_seed(seed, item.id, k, "judge"))
+        verdict, expected = await _judge(judge, log, f"{key}|judge", rubric, item, reply,
+                                         derive_seed(seed, item.id, k, "judge"),
+                                         settings.judge_method)
         advance(1)
         ok = isinstance(verdict, Verdict)
         return Answer(model=name, rubric=rubric.name, prompt_id=item.id, sample=k, reply=reply,
                       opens_with_refusal=opens_with_refusal(reply),
                       verdict=verdict.fields if ok else None, score=verdict.score if ok else None,
-                      judge_failure=None if ok else verdict.reason)
+                      judge_failure=None if ok else verdict.reason, expected=expected)
 
     jobs = [one(rubrics[r], it, k) for r, group in items.items() for it in group
             for k in range(settings.samples)]
@@ -229,30 +237,37 @@ async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[str
 
 
 def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None,
-          cost: ModelCost | None = None) -> ModelScores:
-    """One model's answers -> its metrics per rubric (failures counted, never averaged in)."""
+          cost: ModelCost | None = None, measured: MeasuredAgreement | None = None
+          ) -> ModelScores:
+    """One model's answers -> its metrics per rubric (failures counted, never averaged in),
+    each beside the judge's measured agreement on that rubric (`measured`, from judge-check)."""
     by_rubric: dict[str, RubricScores] = {}
     for r in rubrics if rubrics is not None else list(shipped_rubrics().values()):
         mine = [a for a in answers if a.rubric == r.name]
-        verdicts = [Verdict(rubric=r.name, fields=a.verdict, score=r.score(a.verdict))
+        verdicts = [Verdict(rubric=r.name, fields=a.verdict,
+                            score=r.score(a.expected if a.expected else a.verdict))
                     if a.verdict is not None else
                     JudgeFailure(rubric=r.name, reason=a.judge_failure or "") for a in mine]
         summary = summarise(verdicts, r.agreement)
         openings = [a.opens_with_refusal for a in mine]
         metrics = {k: summary.mean if k == r.name else STATISTICS[k](verdicts, openings)
                    for k in r.reported}
-        by_rubric[r.name] = RubricScores(metrics=metrics, judged=summary.judged,
-                                         failures=summary.failures, agreement=r.agreement)
+        found = measured.headline(r.name) if measured is not None else None
+        by_rubric[r.name] = RubricScores(
+            metrics=metrics, judged=summary.judged, failures=summary.failures,
+            agreement=r.agreement if r.agreement is not None else found,
+            agreement_note=measured.line(r.name) if measured is not None else None)
     return ModelScores(rubrics=by_rubric, answers=len(answers), cost=cost)
 
 
 def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
                  settings: EvalSettings, out_dir: Path, *, seed: int = 0, cache: bool = True,
                  progress: bool = True, on_call: OnCall | None = None,
-                 backend: Backend | None = None) -> dict[str, ModelScores]:
+                 backend: Backend | None = None, store: Any = None) -> dict[str, ModelScores]:
     """Answer and judge; writes `answers.jsonl` (every reply and verdict) and `eval.json`.
     `on_call` sees every model call (answers and verdicts), e.g. to log it to a run store;
-    `backend` answers and judges for every model (a scripted model in tests)."""
+    `backend` answers and judges for every model (a scripted model in tests); `store` is where
+    the judge's latest `scai judge-check` is looked up (without one: "not calibrated")."""
     rubrics = {r.name: r for r in settings.all_rubrics() if r.name in items}
     # One judge model for all; a client per evaluated model, so each model's judging is metered
     # on its own.
@@ -271,7 +286,9 @@ def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
                                                      seed, cache, advance, answered, backend))
             costs[name] = ModelCost(answer=answered.cost, judge=judged.cost,
                                     wall_seconds=round(time.perf_counter() - start, 3))
-    scores = {name: score(a, list(rubrics.values()), costs[name]) for name, a in answers.items()}
+    measured = measured_agreement(store, settings.judge.model, settings.judge_method)
+    scores = {name: score(a, list(rubrics.values()), costs[name], measured)
+              for name, a in answers.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as fh:
         for rows in answers.values():

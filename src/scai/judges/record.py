@@ -28,6 +28,13 @@ class MeasuredAgreement(BaseModel):
     def for_rubric(self, rubric: str) -> dict[str, LabelAgreement]:
         return {k: v for k, v in self.rows.items() if k.startswith(f"{rubric}.")}
 
+    def headline(self, rubric: str) -> float | None:
+        """One number for the rubric: accuracy on its first 0/1 label, else agreement within
+        one point on its scale (None: not calibrated)."""
+        for row in self.for_rubric(rubric).values():
+            return row.stats["accuracy" if row.kind == "binary" else "within_one"].value
+        return None
+
     def line(self, rubric: str) -> str:
         """`judge X on harm: refused accuracy 0.62 [0.54, 0.70], kappa ...` or not calibrated."""
         rows = self.for_rubric(rubric)

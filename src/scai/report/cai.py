@@ -98,6 +98,18 @@ def cost_table(est: dict[str, dict[str, Estimate]], metrics: list[str], seeds: i
         "the model's answering and judging together."))
 
 
+def agreement_block(results: dict[str, Any]) -> Block:
+    """The judge's measured agreement per rubric (its latest `scai judge-check`), or that it
+    was not calibrated: a judged number is read beside how far its judge can be trusted."""
+    found = results.get("judge_agreement")
+    if not found:
+        return Markdown("**Judge agreement:** not recorded with this result (it was written "
+                        "before judges were checked); measure the judge with `scai judge-check "
+                        "--judge MODEL` (docs/judges.md).")
+    return Markdown("**Judge agreement** (`scai judge-check`; docs/judges.md):\n\n"
+                    + "\n".join(f"- {line}" for line in found.values()))
+
+
 def summary_blocks(results: dict[str, Any], title: str = "Mean and 95% CI over seeds",
                    ) -> list[Block]:
     """The headline table, its plot (`metrics.png`), judge failures, attack success beside
@@ -108,7 +120,7 @@ def summary_blocks(results: dict[str, Any], title: str = "Mean and 95% CI over s
     table, est = metric_table(results.get("aggregate") or {}, metrics)
     shown = {m: {k: e for k, e in v.items() if e.mean is not None and k not in COST_METRICS}
              for m, v in est.items()}
-    blocks: list[Block] = [Heading(title), table]
+    blocks: list[Block] = [Heading(title), table, agreement_block(results)]
     failures = {m: sum(sum((s.get("judge_failures") or {}).get(m, {}).values()) for s in seeds)
                 for m in _models({m for s in seeds for m in s.get("metrics", {})})}
     if failures:
