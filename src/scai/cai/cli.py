@@ -60,8 +60,15 @@ def run(
     print_table(["metric (mean [95% CI])", *models], [
         [metric, *[e.fmt() if (e := result.aggregate.get(m, {}).get(metric)) else "n/a"
                    for m in models]] for metric in metric_names(results)])
+    _print_agreement(result.judge_agreement)
     out.print(f"report {result.report}" + (f"; plot {result.plot}" if result.plot else ""),
               markup=False)
+
+
+def _print_agreement(notes: dict[str, str]) -> None:
+    """The judge's measured agreement per rubric, under the numbers it produced."""
+    for note in notes.values():
+        out.print(note, markup=False, highlight=False)
 
 
 ModelDirOpt = typer.Option(Path("cai-model"), "--model-dir", help="Where `scai cai stage0` "
@@ -146,18 +153,23 @@ def evaluate(
     seed: int | None = typer.Option(None, "--seed"),
     overrides: list[str] | None = SetOpt,
     no_cache: bool = NoCacheOpt,
+    runs_dir: Path | None = RunsDir,
 ) -> None:
     """Every rubric's metrics (attack success and harm, helpfulness, style, ...) on held-out
-    prompts, judged by the judge model."""
+    prompts, judged by the judge model (its measured agreement printed beside them)."""
     from scai.cai.stages import eval_stage
 
     models = _named_models(model)
     scores = eval_stage(_config(config, overrides, seed), models, out_dir, data_dir=data,
-                        cache=not no_cache)
+                        cache=not no_cache, store=open_store(runs_dir))
     metrics = list(dict.fromkeys(k for s in scores.values() for k in s.metrics()))
     print_table(["model", *(m.replace("_", " ") for m in metrics), "judge failures"], [
         [name, *(_two(s.metrics().get(m)) for m in metrics), str(sum(s.judge_failures.values()))]
         for name, s in scores.items()])
+    first = next(iter(scores.values()), None)
+    if first is not None:
+        _print_agreement({r: rs.agreement_note for r, rs in first.rubrics.items()
+                          if rs.agreement_note})
     out.print(f"every answer and verdict in {out_dir}/answers.jsonl; scores {out_dir}/eval.json")
 
 

@@ -33,6 +33,7 @@ class SeedResult(BaseModel):
     judge_failures: dict[str, dict[str, int]]
     pairs: int
     seconds: dict[str, float]
+    judge_agreement: dict[str, str] = {}  # rubric -> the judge's measured agreement, in words
 
 
 class CaiResult(BaseModel):
@@ -46,6 +47,7 @@ class CaiResult(BaseModel):
     aggregate: dict[str, dict[str, Estimate]]
     report: str
     plot: str | None
+    judge_agreement: dict[str, str] = {}  # rubric -> the judge's latest judge-check, in words
 
 
 def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
@@ -75,11 +77,13 @@ def _seed(config: CaiConfig, seed: int, out: Path, cache: bool, progress: bool,
     models.update(config.compare)
     t0 = time.perf_counter()
     scores = eval_stage(config, models, out / "eval", data_dir=out / "data", seed=seed,
-                        cache=cache, progress=progress, on_call=on_call)
+                        cache=cache, progress=progress, on_call=on_call, store=store)
     t["evaluate"] = time.perf_counter() - t0
     result = SeedResult(seed=seed, metrics={m: s.metrics() for m, s in scores.items()},
                         judge_failures={m: s.judge_failures for m, s in scores.items()},
-                        pairs=gen.pairs, seconds=t)
+                        pairs=gen.pairs, seconds=t, judge_agreement={
+                            r: note for s in scores.values() for r, rs in s.rubrics.items()
+                            if (note := rs.agreement_note)})
     done.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return result
 
@@ -131,7 +135,8 @@ def _pipeline(config: CaiConfig, out_dir: Path, seeds: int, profile: str | None,
     result = CaiResult(out_dir=str(out_dir), name=config.name,
                        about=_about(config, profile, results), profile=profile, seeds=results,
                        aggregate=aggregate_seeds([r.metrics for r in results]),
-                       report=str(out_dir / "report.md"), plot=None)
+                       report=str(out_dir / "report.md"), plot=None,
+                       judge_agreement=results[-1].judge_agreement if results else {})
     written = write_files(report_page(result.model_dump(mode="json")), out_dir,
                           markdown="report.md")
     plot = out_dir / "metrics.png"

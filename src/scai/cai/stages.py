@@ -157,9 +157,11 @@ def read_split(data_dir: Path) -> Split:
 def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
                data_dir: Path | None = None, seed: int | None = None, cache: bool = True,
                progress: bool = True, on_call: OnCall | None = None,
-               backend: Backend | None = None) -> dict[str, ModelScores]:
+               backend: Backend | None = None, store: RunStore | None = None
+               ) -> dict[str, ModelScores]:
     """Judge `models` on the held-out prompts of this seed's split. With `data_dir`, the split
-    written at generation is checked too: a prompt it trained on is refused."""
+    written at generation is checked too: a prompt it trained on is refused. `store` is where
+    the judge's measured agreement is looked up (its latest `scai judge-check`)."""
     seed = config.seed if seed is None else seed
     sets = prompt_sets(config, seed)
     trained = [it for tr, _ in sets.values() for it in tr]
@@ -171,7 +173,7 @@ def eval_stage(config: CaiConfig, models: dict[str, str], out_dir: Path, *,
         trained += as_prompts(load_demonstrations(config.stage0.demonstrations))
     items = eval_items(sets, config.evaluate, trained)
     return run_evaluate(models, items, config.evaluate, out_dir, seed=seed, cache=cache,
-                        progress=progress, on_call=on_call, backend=backend)
+                        progress=progress, on_call=on_call, backend=backend, store=store)
 
 
 def _read_rows(path: Path, model: type[BaseModel]) -> list:
