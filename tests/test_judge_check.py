@@ -291,3 +291,16 @@ def test_cai_evaluation_reads_verdicts_as_distributions_and_names_the_judges_agr
     assert "not calibrated" in read.rubrics["harm"].agreement_note
     assert EvalSettings().model_dump() == EvalSettings(judge_method="sample").model_dump()
     assert "judge_method" not in EvalSettings().model_dump()  # old configs hash as before
+
+
+def test_cai_report_prints_the_judges_agreement_or_says_it_is_missing():
+    from scai.report.cai import report_page
+
+    def text(results: dict) -> str:
+        page = report_page(results)
+        return "\n".join(getattr(b, "text", "") for b in page.blocks)
+
+    base = {"name": "x", "seeds": [], "aggregate": {}}
+    assert "not recorded with this result" in text(base)
+    line = "judge local on harm: not calibrated (run `scai judge-check --judge local`)"
+    assert line in text({**base, "judge_agreement": {"harm": line}})
