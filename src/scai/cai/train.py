@@ -176,7 +176,7 @@ def _prompt_ids(tok: Any, messages: list[Message]) -> list[int]:
     return prompt_token_ids(tok, messages, "completion")
 
 
-def _transcript_sft_rows(tok: Any, examples: list[SFTExample]) -> list[dict[str, list[int]]]:
+def transcript_sft_rows(tok: Any, examples: list[SFTExample]) -> list[dict[str, list[int]]]:
     """Tokenized SFT rows for a completion model; only the reply's tokens carry loss."""
     rows = []
     for ex in examples:
@@ -185,7 +185,7 @@ def _transcript_sft_rows(tok: Any, examples: list[SFTExample]) -> list[dict[str,
     return rows
 
 
-def _transcript_dpo_rows(tok: Any, pairs: list[PreferencePair]) -> list[dict[str, list[int]]]:
+def transcript_dpo_rows(tok: Any, pairs: list[PreferencePair]) -> list[dict[str, list[int]]]:
     """Tokenized DPO rows for a completion model, as TRL's collator takes them."""
     return [{"prompt_ids": _prompt_ids(tok, [Message(role="user", content=p.prompt)]),
              "chosen_ids": _reply_ids(tok, p.chosen), "rejected_ids": _reply_ids(tok, p.rejected)}
@@ -240,7 +240,7 @@ def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, o
     prompting = checkpoint_prompting(base)
     model, tok = _load(base)
     data = Dataset.from_list(
-        _transcript_sft_rows(tok, examples) if prompting == "completion" else
+        transcript_sft_rows(tok, examples) if prompting == "completion" else
         [{"messages": [m.model_dump() for m in ex.messages]} for ex in examples])
     records: list[StepRecord] = []
     start = time.perf_counter()
@@ -273,7 +273,7 @@ def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSett
         ref, _ = _load(start_from)
         ref.requires_grad_(False)
         ref.eval()
-    data = Dataset.from_list(_transcript_dpo_rows(tok, pairs) if prompting == "completion" else [
+    data = Dataset.from_list(transcript_dpo_rows(tok, pairs) if prompting == "completion" else [
         {"prompt": [{"role": "user", "content": p.prompt}],
          "chosen": [{"role": "assistant", "content": p.chosen}],
          "rejected": [{"role": "assistant", "content": p.rejected}]} for p in pairs
