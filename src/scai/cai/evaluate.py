@@ -51,6 +51,9 @@ class EvalSettings(ConfigModel):
     model_config = ConfigDict(extra="allow", validate_default=True)
 
     judge: ModelSettings = Field(default_factory=ModelSettings, description="The judge model.")
+    refusal_judge: Literal["judge", "classifier"] = Field(
+        "judge", description="Who decides the `refused` field: the judge model, or the MiniLM "
+        "refusal classifier fitted on the calibration set (docs/judges.md; needs the embedder).")
     judge_method: Literal["sample", "logprob"] = Field(
         "sample", description="How verdicts are read: sample (the judge's JSON at temperature 0) "
         "or logprob (its probabilities over each field's values, through the log-probability "
@@ -93,6 +96,8 @@ class EvalSettings(ConfigModel):
             data.pop("over_refusal_file", None)
         if self.judge_method == "sample":
             data.pop("judge_method", None)
+        if self.refusal_judge == "judge":
+            data.pop("refusal_judge", None)
         return data
 
     def prompt_set(self, name: str) -> list[PromptItem]:
@@ -123,6 +128,7 @@ class Answer(BaseModel):
     score: float | None
     judge_failure: str | None = None
     expected: dict[str, float] | None = None  # judge_method logprob: each field's expected value
+    refused_probability: float | None = None  # refusal_judge classifier: its P(refused)
 
 
 class RubricScores(BaseModel):
@@ -237,8 +243,8 @@ async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[str
 
 
 def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None,
-          cost: ModelCost | None = None, measured: MeasuredAgreement | None = None
-          ) -> ModelScores:
+          cost: ModelCost | None = None, measured: MeasuredAgreement | None = None,
+          refusal: MeasuredAgreement | None = None) -> ModelScores:
     """One model's answers -> its metrics per rubric (failures counted, never averaged in),
     each beside the judge's measured agreement on that rubric (`measured`, from judge-check)."""
     by_rubric: dict[str, RubricScores] = {}
@@ -252,12 +258,44 @@ def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None,
         openings = [a.opens_with_refusal for a in mine]
         metrics = {k: summary.mean if k == r.name else STATISTICS[k](verdicts, openings)
                    for k in r.reported}
-        found = measured.headline(r.name) if measured is not None else None
+        # Where the classifier reads refusal, its agreement is the refusal rubrics' headline.
+        by = refusal if refusal is not None and "refused" in {m.name for m in r.metrics} \
+            else measured
+        found = by.headline(r.name) if by is not None else None
+        note = by.line(r.name) if by is not None else None
+        if by is refusal and measured is not None and len(r.metrics) > 1:
+            note = f"{note}; other fields: {measured.line(r.name)}"
         by_rubric[r.name] = RubricScores(
             metrics=metrics, judged=summary.judged, failures=summary.failures,
-            agreement=r.agreement if r.agreement is not None else found,
-            agreement_note=measured.line(r.name) if measured is not None else None)
+            agreement=r.agreement if r.agreement is not None else found, agreement_note=note)
     return ModelScores(rubrics=by_rubric, answers=len(answers), cost=cost)
+
+
+def _refusal_by_classifier(answers: list[Answer], rubrics: dict[str, CaiRubric]
+                           ) -> list[Answer]:
+    """Answers whose rubric has a `refused` field, with that field (and the score) from the
+    MiniLM classifier, P(refused) kept on each; a verdict the judge could not give stays a
+    failure."""
+    from scai.cai.refusal import refusal_probabilities
+    from scai.judges.agreement import called
+
+    mine = [i for i, a in enumerate(answers)
+            if "refused" in {m.name for m in rubrics[a.rubric].metrics}]
+    probs = dict(zip(mine, refusal_probabilities([answers[i].reply for i in mine]), strict=True))
+    out = []
+    for i, a in enumerate(answers):
+        if i not in probs:
+            out.append(a)
+            continue
+        p, update = probs[i], {"refused_probability": probs[i]}
+        if a.verdict is not None:
+            fields = {**a.verdict, "refused": called(p)}
+            values = {**(a.expected or fields), "refused": float(called(p))}
+            update |= {"verdict": fields, "score": rubrics[a.rubric].score(values)}
+            if a.expected is not None:
+                update["expected"] = values
+        out.append(a.model_copy(update=update))
+    return out
 
 
 def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
@@ -287,7 +325,11 @@ def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
             costs[name] = ModelCost(answer=answered.cost, judge=judged.cost,
                                     wall_seconds=round(time.perf_counter() - start, 3))
     measured = measured_agreement(store, settings.judge.model, settings.judge_method)
-    scores = {name: score(a, list(rubrics.values()), costs[name], measured)
+    refusal = None
+    if settings.refusal_judge == "classifier":
+        answers = {name: _refusal_by_classifier(a, rubrics) for name, a in answers.items()}
+        refusal = measured_agreement(store, "classifier")
+    scores = {name: score(a, list(rubrics.values()), costs[name], measured, refusal)
               for name, a in answers.items()}
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as fh:
