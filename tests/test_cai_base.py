@@ -28,7 +28,7 @@ def test_from_base_example_trains_gemma_from_stage0_and_compares_the_instruct_mo
     config = load_config(FROM_BASE, kind="cai")
     assert config.train.base_model == "local:gemma-270m" and config.train.lora
     assert config.stage0.steps > 0 and config.stage0.generator == "sft0"
-    assert config.generate.fewshot and config.compare == {"instruct": "hf:local"}
+    assert config.generate.repeat_penalty == 1.0 and config.compare == {"instruct": "hf:local"}
     # Stage 0 is off by default: a chat model needs none, and the quick example is unchanged.
     assert load_config(REPO / "examples" / "cai" / "quick.yaml", kind="cai").stage0.steps == 0
 
@@ -79,7 +79,8 @@ def test_the_stage0_model_generates_once_stage0_has_run(tmp_path):
 
 def test_fewshot_examples_open_every_generation_call(tmp_path):
     backend = JudgeScript(VERDICTS)
-    config = load_config(FROM_BASE, ["stage0.generator=model", *SMALL], kind="cai")
+    config = load_config(FROM_BASE, ["stage0.generator=model", "generate.fewshot=true", *SMALL],
+                         kind="cai")
     run_generate(config, tmp_path / "data", cache=False, progress=False, backend=backend)
     assert len(backend.calls) == 3 * 3  # 3 chains: original, critique, revision
     firsts = [msgs[0] for msgs, _ in backend.calls]
@@ -126,11 +127,12 @@ def test_a_run_from_a_base_model_evaluates_sft0_and_the_compared_models(monkeypa
     assert evaluated["models"]["base"] == "hf:local:gemma-270m"
     assert evaluated["models"]["instruct"] == "hf:local"
     assert evaluated["models"]["sft0"].endswith("seed-0/model/sft0")
-    assert "stage 0 (sft0): 12 SFT steps" in result.about and "instruct `hf:local`" in result.about
+    assert f"stage 0 (sft0): {config.stage0.steps} SFT steps" in result.about
+    assert "compared with instruct `hf:local`" in result.about
     # Every model answered the same prompts with the same seeds and stop sequences.
     asked: dict[tuple[str, int | None, tuple[str, ...]], int] = {}
     for msgs, params in backend.calls:
-        if params.json_schema is None and len(msgs) == 1:  # an answer (generation has examples)
+        if params.json_schema is None and params.stop:  # an answer (generation sets no stops)
             key = (msgs[0].content, params.seed, params.stop)
             asked[key] = asked.get(key, 0) + 1
     assert len(asked) == 4 and set(asked.values()) == {5}

@@ -69,6 +69,15 @@ def resolve_base(name: str) -> Path:
     return path
 
 
+def checkpoint_path(name: str) -> Path:
+    """Where `name` (an embedded model or a directory) lives as a checkpoint, converting
+    nothing: an embedded model's directory may not exist yet."""
+    embedded = embedded_name(name)
+    if embedded in _CONVERTED:
+        return default_checkpoint_dir() / _CONVERTED[embedded][0]
+    return Path(name.removeprefix("hf:")).expanduser()
+
+
 def bundled_checkpoint(target: Path | None = None) -> Path:
     """The bundled SmolLM2 GGUF as a transformers checkpoint directory, converted on first use."""
     return embedded_checkpoint("smollm2", target)
@@ -80,13 +89,13 @@ def embedded_checkpoint(name: str, target: Path | None = None) -> Path:
     if name not in _CONVERTED:
         raise ModelUnavailable(f"embedded model {name!r} has no transformers form (one of: "
                                f"{', '.join(_CONVERTED)})")
-    folder, prompting = _CONVERTED[name]
-    target = target or default_checkpoint_dir() / folder
+    prompting = _CONVERTED[name][1]
+    target = target or checkpoint_path(f"local:{name}")
     if _complete(target):
         _drop_quantization_config(target)
         return target
     gguf = catalog_path(name)
-    _require_torch()
+    require_torch()
     with _CONVERT_LOCK:
         if _complete(target):
             return target
@@ -122,7 +131,7 @@ def _complete(path: Path) -> bool:
     return (path / "config.json").is_file() and any(path.glob("*.safetensors"))
 
 
-def _require_torch() -> None:
+def require_torch() -> None:
     try:
         import torch  # noqa: F401
         import transformers  # noqa: F401

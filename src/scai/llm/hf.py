@@ -19,14 +19,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from scai.errors import ModelUnavailable
 from scai.llm.backend import Backend
 from scai.llm.checkpoints import (
     Prompting,
-    _require_torch,
     bundled_checkpoint,
+    checkpoint_path,
     checkpoint_prompting,
     default_checkpoint_dir,
+    require_torch,
     resolve_base,
 )
 from scai.llm.spec import ModelSettings, ModelSpec
@@ -123,10 +123,7 @@ def release(model: str) -> bool:
     the next call loads them again. Other model strings are left alone."""
     if not model.startswith("hf:"):
         return False
-    try:
-        key = str(resolve_base(model).resolve())
-    except ModelUnavailable:
-        return False
+    key = str(checkpoint_path(model).resolve())
     with _REGISTRY_LOCK:
         _BATCHERS.pop(key, None)
         _LOCKS.pop(key, None)
@@ -182,7 +179,7 @@ class HFBackend(Backend):
     max_batch = 8
 
     def __init__(self, spec: ModelSpec, settings: ModelSettings | None = None):
-        _require_torch()
+        require_torch()
         self.path = resolve_base(spec.name)
         requested = settings.prompting if settings is not None else "auto"
         #: `chat` (the tokenizer's chat template) or `completion` (scai.llm.transcript).
