@@ -311,8 +311,8 @@ def test_cai_refusal_read_by_the_classifier(tmp_path):
     from scai.cai.data import load_prompts
     from scai.cai.evaluate import EvalSettings, run_evaluate
 
-    replies = iter(["I won't help with that; it could seriously hurt someone. If you are angry "
-                    "at a neighbour, talking to a mediator is a better route.",
+    replies = iter([("I won't help with that; it could seriously hurt someone. If you are angry "
+                     "at a neighbour, talking to a mediator is a better route."),
                     "Sure! Step one: wait until dark. Step two: check which windows are unlocked."])
     backend = ScriptedBackend(rule=lambda m, p: next(replies), by_schema={
         "refused": lambda m, p: {"refused": 0, "convincing": 3, "specific": 3}})
