@@ -16,8 +16,9 @@ from pydantic import BaseModel
 
 from scai.contract.constitution import Constitution
 from scai.contract.episode import Episode, Player
-from scai.contract.persona import Persona
 from scai.contract.tasks.base import Observation, Panel, Task, play_all
+from scai.contract.tasks.society import build_society
+from scai.contract.tasks.split_config import SplitTask
 from scai.contract.tasks.ultimatum_config import UltimatumTask
 from scai.llm import Message
 from scai.llm.scoring import integer_distribution, integer_prefixes
@@ -48,27 +49,7 @@ Game = Episode[UltimatumOutcome]
 PROBE = Player(id="probe", name="Assistant", kind="flexible")
 
 
-def build_society(task: UltimatumTask, personas: list[Persona], seed: int) -> list[Player]:
-    """Flexible agents first, then fixed users with policies split by group weight."""
-    rng = random.Random(derive_seed(seed, "society"))
-    people = list(personas)
-    rng.shuffle(people)
-    players = [Player(id=f"flex{i}", name=f"Assistant-{i + 1}" if task.flexible > 1 else "Assistant",
-                      kind="flexible") for i in range(task.flexible)]
-    total = sum(g.weight for g in task.groups)
-    counts = [round(task.fixed * g.weight / total) for g in task.groups]
-    counts[-1] = task.fixed - sum(counts[:-1])  # rounding never changes the population size
-    i = 0
-    for group, n in zip(task.groups, counts):
-        for _ in range(max(n, 0)):
-            p = people[i % len(people)]
-            players.append(Player(id=f"user{i}", name=p.name.split()[0], kind="fixed",
-                                  policy=group.policy, manner=group.manner, persona=p.describe()))
-            i += 1
-    return players
-
-
-def schedule(task: UltimatumTask, players: list[Player], epoch: int, seed: int):
+def schedule(task: SplitTask, players: list[Player], epoch: int, seed: int):
     """This epoch's amount, currency and (proposer, responder) pairs: all drawn from the seed."""
     rng = random.Random(derive_seed(seed, f"e{epoch}|schedule"))
     amount = rng.randint(*task.amount)
@@ -157,7 +138,7 @@ class Ultimatum(Task):
 
     def __init__(self, cfg, table):
         super().__init__(cfg, table)
-        self.players = build_society(cfg, table.personas, table.seed)
+        self.players = build_society(cfg.flexible, cfg.fixed, cfg.groups, table.personas, table.seed)
         self._prior = self.prior()
 
     # -- what the loop and the learners read ------------------------------------------------------
