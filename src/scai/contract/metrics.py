@@ -27,3 +27,31 @@ def utility_metrics(ratings: dict[str, list[float]]) -> dict[str, float | None]:
     }
     out.update({f"persona:{k}": v for k, v in sorted(per.items())})
     return out
+
+
+def utility_bands(rated: list[tuple[str, float]], *, resamples: int = 1000,
+                  seed: int = 0) -> dict[str, float | None]:
+    """95% percentile-bootstrap intervals of the mean, minimum and Gini of `utility_metrics`
+    over (persona, rating) episodes: `utility_mean:ci_low`, `utility_mean:ci_high`, ... Episodes
+    are resampled with replacement (seeded: the same episodes give the same bands); fewer than
+    two episodes give no band."""
+    import random
+
+    names = ("utility_mean", "utility_min", "utility_gini")
+    if len(rated) < 2:
+        return {}
+    rng = random.Random(seed)
+    draws: dict[str, list[float]] = {n: [] for n in names}
+    for _ in range(resamples):
+        ratings: dict[str, list[float]] = {}
+        for persona, r in rng.choices(rated, k=len(rated)):
+            ratings.setdefault(persona, []).append(r)
+        stats = utility_metrics(ratings)
+        for n in names:
+            draws[n].append(stats[n])  # type: ignore[arg-type]
+    out: dict[str, float | None] = {}
+    for n in names:
+        xs = sorted(draws[n])
+        out[f"{n}:ci_low"] = xs[round(0.025 * (resamples - 1))]
+        out[f"{n}:ci_high"] = xs[round(0.975 * (resamples - 1))]
+    return out

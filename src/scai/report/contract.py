@@ -68,15 +68,40 @@ def panel_figure(panel: Panel, per_run: list[Metrics], name: str,
     series = {label: m for label, m in panel.series.items() if m in keys}
     if panel.prefix:
         series.update({k[len(panel.prefix):]: k for k in sorted(keys)
-                       if k.startswith(panel.prefix)})
-    if not series:
+                       if k.startswith(panel.prefix) and not k.endswith(BAND_ENDS)})
+    right = {label: m for label, m in panel.right.items() if m in keys}
+    if not series and not right:
         return None
     n = len(per_run)
-    how = f"mean and 95% CI over {n} runs" if n > 1 else "one run"
-    est = {label: over_runs(per_run, m) for label, m in series.items()}
+    banded = n == 1 and any(f"{m}:ci_low" in keys for m in [*series.values(), *right.values()])
+    how = f"mean and 95% CI over {n} runs" if n > 1 else \
+        "one run, 95% CI within it" if banded else "one run"
+
+    def estimate(m: str) -> list[Estimate]:
+        return over_runs(per_run, m) if n > 1 else within_run(per_run[0], m)
+
+    est = {label: estimate(m) for label, m in series.items()}
     est.update(extra or {})
     return Figure(curves(est, title=f"{name}: {panel.title} ({how})", ylabel=panel.ylabel,
-                         unit_range=panel.unit_range), name=panel.name, caption=panel.title)
+                         unit_range=panel.unit_range,
+                         right={label: estimate(m) for label, m in right.items()},
+                         right_ylabel=panel.right_ylabel), name=panel.name, caption=panel.title)
+
+
+BAND_ENDS = (":ci_low", ":ci_high")
+
+
+def within_run(metrics: Metrics, metric: str) -> list[Estimate]:
+    """One run's metric epoch by epoch, with the band it records itself (`metric:ci_low`,
+    `metric:ci_high`, e.g. over personas and episodes) where it does."""
+    out = []
+    for m in metrics:
+        v, lo, hi = (m.get(k) for k in (metric, f"{metric}:ci_low", f"{metric}:ci_high"))
+        num = isinstance(v, (int, float))
+        band = num and isinstance(lo, (int, float)) and isinstance(hi, (int, float))
+        out.append(Estimate(n=1 if num else 0, mean=v if num else None, sem=None,
+                            ci_low=lo if band else None, ci_high=hi if band else None))
+    return out
 
 
 def metric_figures(per_run: list[Metrics], name: str, task: type[Task] | None) -> list[Block]:

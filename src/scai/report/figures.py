@@ -41,38 +41,55 @@ def close(fig: Any) -> None:
     pyplot().close(fig)
 
 
+def _draw(ax: Any, i: int, label: str, ests: Sequence[Estimate], unit_range: bool,
+          style: str = "o-") -> None:
+    """One series on `ax`: its means, and its 95% CI as a band (an error bar at a lone point)."""
+    colour = COLOURS[i % len(COLOURS)]
+    xs = [x for x, e in enumerate(ests) if e.mean is not None]
+    if not xs:
+        return
+    ax.plot(xs, [ests[x].mean for x in xs], style, color=colour, label=label, ms=4)
+    band = [x for x in xs if ests[x].ci_low is not None]
+    if band:
+        lo = [ests[x].ci_low for x in band]
+        hi = [ests[x].ci_high for x in band]
+        if unit_range:
+            lo, hi = [max(0.0, v) for v in lo], [min(1.0, v) for v in hi]
+        ax.fill_between(band, lo, hi, color=colour, alpha=0.18, lw=0)
+        # a lone point with a CI has no band to draw: show its interval as an error bar
+        ax.errorbar(band, [ests[x].mean for x in band],
+                    yerr=[[max(0.0, ests[x].mean - v) for x, v in zip(band, lo)],
+                          [max(0.0, v - ests[x].mean) for x, v in zip(band, hi)]],
+                    fmt="none", ecolor=colour, alpha=0.5, capsize=3)
+
+
 def curves(series: dict[str, Sequence[Estimate]], *, title: str, ylabel: str,
-           xlabel: str = "epoch", unit_range: bool = False):
-    """One line per series (mean per x), a shaded 95% CI band where there are several runs."""
+           xlabel: str = "epoch", unit_range: bool = False,
+           right: dict[str, Sequence[Estimate]] | None = None, right_ylabel: str = ""):
+    """One line per series (mean per x), a shaded 95% CI band where one is known; `right`
+    series (dashed) on a second axis from 0 to 1."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.6, 3.4))
     for i, (label, ests) in enumerate(series.items()):
-        colour = COLOURS[i % len(COLOURS)]
-        xs = [x for x, e in enumerate(ests) if e.mean is not None]
-        if not xs:
-            continue
-        ax.plot(xs, [ests[x].mean for x in xs], "o-", color=colour, label=label, ms=4)
-        band = [x for x in xs if ests[x].ci_low is not None]
-        if band:
-            lo = [ests[x].ci_low for x in band]
-            hi = [ests[x].ci_high for x in band]
-            if unit_range:
-                lo, hi = [max(0.0, v) for v in lo], [min(1.0, v) for v in hi]
-            ax.fill_between(band, lo, hi, color=colour, alpha=0.18, lw=0)
-            # a lone point with a CI has no band to draw: show its interval as an error bar
-            ax.errorbar(band, [ests[x].mean for x in band],
-                        yerr=[[ests[x].mean - v for x, v in zip(band, lo)],
-                              [v - ests[x].mean for x, v in zip(band, hi)]],
-                        fmt="none", ecolor=colour, alpha=0.5, capsize=3)
-    n = max((len(v) for v in series.values()), default=0)
+        _draw(ax, i, label, ests, unit_range)
+    lines = list(ax.lines)
+    if right:
+        twin = ax.twinx()
+        for i, (label, ests) in enumerate(right.items(), start=len(series)):
+            _draw(twin, i, label, ests, True, "s--")
+        twin.set_ylim(-0.02, 1.02)
+        twin.set_ylabel(right_ylabel)
+        lines += twin.lines
+    n = max((len(v) for v in [*series.values(), *(right or {}).values()]), default=0)
     ax.set_xticks(range(max(n, 1)))
     if unit_range:
         ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)
-    if ax.lines:
-        ax.legend(fontsize=7)
+    lines = [ln for ln in lines if not ln.get_label().startswith("_")]  # not the error bars' caps
+    if lines:
+        ax.legend(lines, [ln.get_label() for ln in lines], fontsize=7)
     else:
         ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()

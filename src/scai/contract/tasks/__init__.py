@@ -17,9 +17,12 @@ from scai.contract.tasks.base import (
     register_task,
     task_for,
 )
+from scai.contract.tasks.dictator import Dictator
+from scai.contract.tasks.public_goods import PublicGoods
 from scai.contract.tasks.ultimatum import Ultimatum
 
-BUILT_IN: tuple[type[Task], ...] = (Ultimatum, Assistance)  # this order is the one errors list
+# this order is the one errors list
+BUILT_IN: tuple[type[Task], ...] = (Ultimatum, Assistance, Dictator, PublicGoods)
 for _task in BUILT_IN:
     register_task(_task)
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from scai.contract.constitution import Constitution
 from scai.contract.episode import Episode
-from scai.contract.metrics import utility_metrics
+from scai.contract.metrics import utility_bands, utility_metrics
 from scai.contract.persona import Persona
 from scai.contract.tasks.base import Observation, Panel, Task, TaskConfig, play_all
 from scai.errors import ConfigError
@@ -62,14 +62,17 @@ def scripted_rating(persona: Persona, answer: str, seed: int) -> int:
 
 
 def assistance_metrics(episodes: list[Request]) -> dict[str, float | None]:
-    """Utilities over the personas' ratings (see `utility_metrics`), episodes, parse failures."""
+    """Utilities over the personas' ratings (see `utility_metrics`) with their 95% bootstrap
+    bands over the epoch's episodes (`utility_bands`), episodes, parse failures."""
     ratings: dict[str, list[float]] = defaultdict(list)
+    rated: list[tuple[str, float]] = []
     failures = 0
     for e in episodes:
         failures += len(e.failures)
         if e.data.rating is not None:
             ratings[e.data.persona].append(float(e.data.rating))
-    return {**utility_metrics(ratings), "episodes": float(len(episodes)),
+            rated.append((e.data.persona, float(e.data.rating)))
+    return {**utility_metrics(ratings), **utility_bands(rated), "episodes": float(len(episodes)),
             "parse_failures": float(failures)}
 
 
@@ -89,9 +92,12 @@ class Assistance(Task):
     outcome = AssistanceOutcome
     shown = brief = ("utility_mean", "utility_min", "utility_gini", "parse_failures")
     panels = (
-        Panel("utility", "utility", "rating", {"mean": "utility_mean", "min": "utility_min"}),
+        Panel("utility", "utility over personas", "rating (1-10)",
+              {"mean": "utility_mean", "min (worst-off persona)": "utility_min"},
+              right={"Gini": "utility_gini"}, right_ylabel="Gini of the personas' ratings"),
         Panel("utility_per_persona", "utility per persona", "mean rating", prefix="persona:"),
     )
+    summary_plot = "utility"
     cfg: AssistanceTask
 
     def __init__(self, cfg, table):

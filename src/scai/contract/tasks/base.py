@@ -50,7 +50,10 @@ class Observation:
 class Panel:
     """One plot of a game's metrics per epoch: series label -> metric name.
 
-    `prefix` adds one series per metric starting with it (e.g. `persona:` per person).
+    `prefix` adds one series per metric starting with it (e.g. `persona:` per person); `right`
+    series are drawn on a second axis from 0 to 1 (e.g. a Gini beside ratings). A metric `m` that
+    comes with `m:ci_low` and `m:ci_high` (a 95% CI within the run) gets that band when the
+    figure shows one run.
     """
 
     name: str
@@ -59,6 +62,8 @@ class Panel:
     series: dict[str, str] = field(default_factory=dict)
     unit_range: bool = False
     prefix: str | None = None
+    right: dict[str, str] = field(default_factory=dict)
+    right_ylabel: str = ""
 
 
 @dataclass
