@@ -98,6 +98,21 @@ def test_conditional_cooperator_matches_last_rounds_mean_and_payoffs_follow_the_
     assert "you put in 10" in prompts[1]
 
 
+def test_a_finished_public_goods_run_resumes_with_no_model_call(tmp_path):
+    cfg = public_goods(tmp_path, "[{policy: conditional}]", epochs=2, learner="rewrite")
+    plays = ScriptedBackend(by_schema={
+        "contribution": lambda m, p: {"contribution": 7},
+        "critique": lambda m, p: {"critique": "It gives less.", "principle": "Share generously "
+                                  "with everyone around you."}})
+    first = simulate(cfg, out_dir=tmp_path / "o", progress=False, backend=plays)
+    assert first.runs[0].epochs[1].constitution.source == "rewrite"
+    again = contributes(9)
+    sim = simulate(cfg, resume=first.runs[0].run_id, out_dir=tmp_path / "r", progress=False,
+                   backend=again)
+    assert again.calls == [] and sim.runs[0].episodes_replayed == 2
+    assert [e.metrics for e in sim.runs[0].epochs] == [e.metrics for e in first.runs[0].epochs]
+
+
 def test_a_contribution_that_fails_its_schema_ends_the_game_at_that_round(tmp_path):
     cfg = public_goods(tmp_path, "[{policy: cooperator}]")
     replies = [{"contribution": 3}]  # then only replies that are no number
