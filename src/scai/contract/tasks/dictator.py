@@ -12,13 +12,13 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from scai.contract.constitution import Constitution
 from scai.contract.episode import Episode, Player
 from scai.contract.tasks.base import Panel
 from scai.contract.tasks.society import Group, group_label
-from scai.contract.tasks.split_config import OfferShares, SplitTask
+from scai.contract.tasks.split_config import SplitTask
 from scai.contract.tasks.ultimatum import Ultimatum
 from scai.errors import ConfigError
 
@@ -27,7 +27,6 @@ class DictatorTask(SplitTask):
     """The dictator game: a proposer splits an amount; the recipient cannot refuse."""
 
     type: Literal["dictator"] = "dictator"
-    scripted: OfferShares = Field(default_factory=OfferShares)
 
 
 class DictatorOutcome(BaseModel):
