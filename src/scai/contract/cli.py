@@ -70,6 +70,24 @@ def simulate(
 
         print_table(["candidate", "probability", "principle"], ([f"c{i}", f"{c.probability:.3f}",
                     short(c.principle, 70)] for i, c in ranked(sim.final.posterior, 5)))
+    print_mediation(sim)
+
+
+def print_mediation(sim) -> None:
+    """The mediator learner: each rule's utility (scripted users) and the groups' endorsement."""
+    from scai.report.mediation import group_rows, rule_estimates, run_mediations
+
+    per_run = run_mediations(sim.runs)
+    if not any(per_run):
+        return
+    est = rule_estimates(per_run)
+    if any(e["mean utility"].mean is not None for e in est.values()):
+        print_table(["rule", "mean utility", "min utility"], ([rule, e["mean utility"].fmt(3),
+                    e["min utility"].fmt(3)] for rule, e in est.items()),
+                    title="every rule on the same rankings (scripted users)")
+    print_table(["group", "endorsement of the final text", "rank of the elected candidate"],
+                ([r["group"], r["endorsement"].fmt(2), r["winner_rank"].fmt(2)]
+                 for r in group_rows(per_run)), title="mediation, per group")
 
 def evaluate_constitution(
     run: str = typer.Argument(..., help="A finished contract run (id, prefix or `latest`)."),

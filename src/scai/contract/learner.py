@@ -30,7 +30,9 @@ class LearnerConfig(ConfigModel):
     type: str = Field(
         "rewrite", description="rewrite: the SCAI meta-prompt; voting: propose, cluster and "
         "vote principles (Inverse Constitutional AI); bayes: posterior over candidate "
-        "principles from the users' actions, Thompson-sampled; none: keep the constitution.")
+        "principles from the users' actions, Thompson-sampled; mediator: the users deliberate "
+        "(opinions, drafted candidates, a vote, critique and revision); none: keep the "
+        "constitution.")
     max_tokens: int = Field(160, ge=16, le=4096)
     retries: int = Field(2, ge=0, le=10, description="Re-asks when a principle is not general.")
     proposals: int = Field(4, ge=0, le=64, description="voting, bayes: principles proposed "
@@ -58,6 +60,21 @@ class LearnerConfig(ConfigModel):
     pick: Literal["thompson", "map"] = Field(
         "thompson", description="bayes: the next constitution is a sample from the posterior "
         "(thompson) or its most probable candidate (map).")
+    rule: Literal["schulze", "borda", "plurality", "maximin"] = Field(
+        "schulze", description="mediator: the social-choice rule that elects a candidate from "
+        "the members' rankings (every rule is also evaluated on them and recorded).")
+    candidates: int = Field(4, ge=2, le=16, description="mediator: candidate constitutions "
+                            "drafted per epoch.")
+    rounds: int = Field(1, ge=0, le=5, description="mediator: critique-and-revise rounds after "
+                        "the vote; a revision replaces the winner when the rule prefers it.")
+    members: int = Field(0, ge=0, le=100, description="mediator: most users who deliberate "
+                         "(0: all; the same ones every epoch).")
+    drafter: Literal["model", "ladder"] = Field(
+        "model", description="mediator: who drafts the candidates: the meta model from the "
+        "opinions, or ladder (no model: rungs of the graded principle ladder nearest the ideals "
+        "of random groups of members; scripted users only).")
+    member_tokens: int = Field(60, ge=8, le=1024, description="mediator: tokens of an LLM "
+                               "member's opinion or critique.")
 
     @field_validator("type")
     @classmethod

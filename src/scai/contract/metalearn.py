@@ -29,6 +29,7 @@ from scai.contract.learner import (
     MetaLearner,
     learning_context,
 )
+from scai.contract.mediator import MediatorLearner
 from scai.contract.memory import render_episode, render_memory
 from scai.contract.prompts import PROMPTS
 from scai.contract.tasks.base import Observation
@@ -142,4 +143,5 @@ class VotingLearner(MetaLearner):
 
 
 # learner.type -> class (the registry itself lives in scai.contract.learner)
-LEARNERS.update({"rewrite": RewriteLearner, "voting": VotingLearner, "bayes": BayesLearner})
+LEARNERS.update({"rewrite": RewriteLearner, "voting": VotingLearner, "bayes": BayesLearner,
+                 "mediator": MediatorLearner})

@@ -12,6 +12,7 @@ from scai.contract.result import RunResult, SimulationResult, aggregate
 from scai.contract.tasks import task_for
 from scai.report.contract import constitutions_page, summary_page
 from scai.report.export import write_files
+from scai.report.mediation import aggregate_fields, mediation_section, run_mediations
 
 
 def write_run(config: ContractConfig, result: RunResult, out: Path) -> None:
@@ -32,9 +33,12 @@ def write_aggregate(config: ContractConfig, sim: SimulationResult, out: Path) ->
         "name": sim.name, "runs": [r.run_id for r in sim.runs],
         "aggregate": {k: [e.model_dump() for e in v] for k, v in sim.aggregate.items()},
         "final_constitutions": [r.final.model_dump() for r in sim.runs],
+        **aggregate_fields(sim.runs),
     }, indent=2), encoding="utf-8")
     task = task_for(config.task)
-    files = write_files(summary_page(config, sim, task), out, markdown="summary.md")
+    page = summary_page(config, sim, task)
+    page.blocks += mediation_section(run_mediations(sim.runs), sim.name)
+    files = write_files(page, out, markdown="summary.md")
     sim.summary = str(files[0])
     plot = out / f"{task.summary_plot}.png" if task.summary_plot else None
     sim.plot = str(plot) if plot is not None and plot in files else None

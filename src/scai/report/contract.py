@@ -14,6 +14,7 @@ from typing import Any
 
 from scai.contract.constitution import Constitution, constitution_epoch
 from scai.contract.episode import Episode
+from scai.contract.mediator_record import mediation_of
 from scai.contract.paper import paper_curves
 from scai.contract.result import Evaluation, RunResult, SimulationResult
 from scai.contract.tasks import TASKS, Panel, Task
@@ -30,6 +31,7 @@ from scai.report.blocks import (
     Tabs,
 )
 from scai.report.figures import curves
+from scai.report.mediation import candidate_table, mediation_section, stored_mediations
 from scai.report.posterior import posterior_blocks, ranked, short
 from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate, mean_ci
@@ -215,6 +217,8 @@ def contract_blocks(reader: StoreReader, data: RunData) -> list[Block]:
                              caption="this run, per epoch"))
     else:
         out.append(Notice("No epoch has finished yet: no metrics to plot.", "warning"))
+    out += mediation_section(stored_mediations(
+        [data if s.id == info.id else reader.load(s.id) for s in siblings]), info.name or "contract")
     out += [Heading("Constitution by epoch"), *constitution_blocks(data, metrics),
             Heading("Episodes"), *episode_blocks(data, task)]
     return out
@@ -291,6 +295,8 @@ def constitutions_page(name: str, result: RunResult) -> Page:
             blocks.append(Markdown(f"*Rationale:* {c.rationale}"))
         shown = {k: round(v, 3) for k, v in r.metrics.items() if v is not None}
         blocks.append(Markdown("Metrics: " + ", ".join(f"{k} {v}" for k, v in shown.items())))
+        if (med := mediation_of(c)) is not None:
+            blocks.append(candidate_table(med))
     post = posterior_blocks([r.constitution for r in result.epochs], name)
     if post:
         blocks += [Heading("Posterior over candidate principles (bayes learner)"), *post]
