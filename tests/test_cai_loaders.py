@@ -87,6 +87,12 @@ def test_xstest_labels_and_only_its_safe_prompts_for_over_refusal(tmp_path):
                                                           ("unsafe", "contrast_homonyms")]
     assert [it.id for it in load_public(path, keep="safe")] == ["xs-1"]
     assert [it.id for it in load_public(path, keep="unsafe")] == ["xs-2"]
+    # As a red-team file, only its unsafe contrast prompts are attacks.
+    from scai.cai.config import CaiConfig
+    from scai.cai.stages import prompt_sets
+
+    train, held = prompt_sets(CaiConfig(red_team_file=path), seed=0)["red_team"]
+    assert [it.id for it in train + held] == ["xs-2"]
 
 
 def test_xstest_v2_without_a_label_column_reads_contrast_types_as_unsafe(tmp_path):

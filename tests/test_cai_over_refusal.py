@@ -174,7 +174,7 @@ def test_the_embedded_model_on_two_over_refusal_prompts_reports_rate_and_cost(tm
     r = scai("cai", "evaluate", str(REPO / "examples" / "cai" / "quick.yaml"), "-m", "base=local",
              "--out", str(tmp_path / "ev"), *counts)
     assert r.returncode == 0, r.stderr
-    # The CLI table (long headers wrap onto a second line, hence the short forms).
+    # The CLI table: one row per metric, named in words.
     for column in ("over refusal", "attack success", "answer tokens", "judge tokens",
                    "wall seconds"):
         assert column in r.stdout

@@ -33,6 +33,15 @@ def _two(v: float | None) -> str:
     return "n/a" if v is None else f"{v:.2f}"
 
 
+def _shown(metric: str, v: float | None) -> str:
+    """Token counts as whole numbers, seconds to one decimal, rates and scores to two."""
+    if v is not None and metric.endswith("_tokens"):
+        return f"{v:,.0f}"
+    if v is not None and metric.endswith("_seconds"):
+        return f"{v:,.1f}"
+    return _two(v)
+
+
 def run(
     config: Path = typer.Argument(..., help="A `kind: cai` config."),
     profile: str | None = ProfileOpt,
@@ -162,10 +171,13 @@ def evaluate(
     models = _named_models(model)
     scores = eval_stage(_config(config, overrides, seed), models, out_dir, data_dir=data,
                         cache=not no_cache, store=open_store(runs_dir))
+    # One row per metric, one column per model: as wide as the models, not the metrics.
     metrics = list(dict.fromkeys(k for s in scores.values() for k in s.metrics()))
-    print_table(["model", *(m.replace("_", " ") for m in metrics), "judge failures"], [
-        [name, *(_two(s.metrics().get(m)) for m in metrics), str(sum(s.judge_failures.values()))]
-        for name, s in scores.items()])
+    rows = [[m.replace("_", " "), *(_shown(m, s.metrics().get(m)) for s in scores.values())]
+            for m in metrics]
+    rows.append(["judge failures", *(str(sum(s.judge_failures.values()))
+                                     for s in scores.values())])
+    print_table(["metric", *scores], rows)
     first = next(iter(scores.values()), None)
     if first is not None:
         _print_agreement({r: rs.agreement_note for r, rs in first.rubrics.items()

@@ -13,12 +13,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     field_validator,
@@ -28,10 +27,12 @@ from pydantic import (
 
 from scai.cai.cost import CostMeter, ModelCost
 from scai.cai.data import PromptItem, assert_disjoint, load_prompts, load_public, spread
-from scai.cai.judge import STATISTICS, opens_with_refusal
-from scai.cai.rubrics import MAX_COUNT, CaiRubric, default_counts, shipped_rubrics, with_added
+from scai.cai.judge import opens_with_refusal
+from scai.cai.jury import combine
+from scai.cai.rubrics import MAX_COUNT, CaiRubric, default_counts, with_added
+from scai.cai.scores import Answer, ModelScores, note_jury, score
 from scai.config import ConfigModel, resolve_path
-from scai.judges.record import MeasuredAgreement, measured_agreement
+from scai.judges.record import measured_agreement
 from scai.judges.verdicts import sample_verdict, verdict_distribution
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
 from scai.llm.backend import Backend
@@ -39,8 +40,10 @@ from scai.llm.cache import ResponseCache
 from scai.llm.client import OnCall
 from scai.llm.factory import make_backend
 from scai.progress import progress_bar
-from scai.rubric import JudgeFailure, Verdict, summarise
+from scai.rubric import JudgeFailure, Verdict
 from scai.steps import KeyedLog, derive_seed, keyed_call
+
+__all__ = ["Answer", "EvalSettings", "ModelScores", "eval_items", "run_evaluate", "score"]
 
 
 class EvalSettings(ConfigModel):
@@ -51,6 +54,10 @@ class EvalSettings(ConfigModel):
     model_config = ConfigDict(extra="allow", validate_default=True)
 
     judge: ModelSettings = Field(default_factory=ModelSettings, description="The judge model.")
+    jury: list[ModelSettings] = Field(
+        default_factory=list, description="More judges beside `judge`: each judges every reply; "
+        "the verdict is their mean per field (0/1 fields called halves-up) and Krippendorff's "
+        "alpha between them is reported per field (scai/cai/jury.py).")
     refusal_judge: Literal["judge", "classifier"] = Field(
         "judge", description="Who decides the `refused` field: the judge model, or the MiniLM "
         "refusal classifier fitted on the calibration set (docs/judges.md; needs the embedder).")
@@ -87,9 +94,28 @@ class EvalSettings(ConfigModel):
             given.setdefault(key, value)
         return self
 
+    @field_validator("jury", mode="before")
+    @classmethod
+    def _jury_strings(cls, value: Any) -> Any:
+        # `jury: [local:gemma-270m]` is short for `jury: [{model: local:gemma-270m}]`.
+        if isinstance(value, list):
+            return [{"model": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _jury_distinct(self) -> EvalSettings:
+        names = [self.judge.model, *(m.model for m in self.jury)]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"jury: {', '.join(twice)} judges twice (the judge and each jury "
+                             "member must be different models)")
+        return self
+
     @model_serializer(mode="wrap")
     def _dump(self, handler: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
         data = handler(self)
+        if not self.jury:
+            data.pop("jury", None)
         if not self.rubrics:  # a config without added rubrics dumps (and hashes) as before
             data.pop("rubrics", None)
         if self.over_refusal_file is None:
@@ -113,64 +139,6 @@ class EvalSettings(ConfigModel):
     def count(self, prompts: str) -> int:
         """Prompts used from this prompt set."""
         return int((self.__pydantic_extra__ or {})[prompts])
-
-
-class Answer(BaseModel):
-    """One model's reply to one prompt (one sample) and its judge's verdict."""
-
-    model: str
-    rubric: str
-    prompt_id: str
-    sample: int
-    reply: str
-    opens_with_refusal: bool
-    verdict: dict[str, int] | None
-    score: float | None
-    judge_failure: str | None = None
-    expected: dict[str, float] | None = None  # judge_method logprob: each field's expected value
-    refused_probability: float | None = None  # refusal_judge classifier: its P(refused)
-
-
-class RubricScores(BaseModel):
-    """One model on one rubric: its reported metrics, judged and failed counts, the judge's
-    measured agreement (None until the judge is calibrated)."""
-
-    metrics: dict[str, float | None]
-    judged: int | None = None  # None: read from a result written before rubrics were data
-    failures: int = 0
-    agreement: float | None = None
-    agreement_note: str | None = None  # the judge's latest judge-check on this rubric, in words
-
-
-class ModelScores(BaseModel):
-    """One model's scores, keyed by rubric, and what its evaluation cost; `metrics()` is the
-    flat view (None: not judged)."""
-
-    rubrics: dict[str, RubricScores]
-    answers: int
-    cost: ModelCost | None = None  # None: read from a result written before cost was measured
-
-    @model_validator(mode="before")
-    @classmethod
-    def _flat(cls, data: Any) -> Any:
-        # Results written before rubrics were data hold one flat mapping of every metric.
-        if not isinstance(data, dict) or "rubrics" in data:
-            return data
-        failures = data.get("judge_failures") or {}
-        return {"answers": data.get("answers", 0), "rubrics": {
-            r.name: {"metrics": {k: data.get(k) for k in r.reported},
-                     "failures": failures.get(r.name, 0)}
-            for r in shipped_rubrics().values() if any(k in data for k in r.reported)}}
-
-    def metrics(self) -> dict[str, float | None]:
-        """Every reported metric by name, in rubric order, then the cost columns."""
-        flat = {k: v for s in self.rubrics.values() for k, v in s.metrics.items()}
-        return {**flat, **(self.cost.metrics() if self.cost else {})}
-
-    @property
-    def judge_failures(self) -> dict[str, int]:
-        """Unreadable verdicts per rubric (excluded from the means, counted here)."""
-        return {name: s.failures for name, s in self.rubrics.items()}
 
 
 def eval_items(sets: dict[str, tuple[list[PromptItem], list[PromptItem]]], settings: EvalSettings,
@@ -209,6 +177,7 @@ async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[str
                           rubrics: dict[str, CaiRubric], settings: EvalSettings,
                           judge: ModelClient, seed: int, cache: bool, advance,
                           on_call: OnCall | None = None, backend: Backend | None = None,
+                          jury: Sequence[tuple[str, ModelClient]] = (),
                           ) -> list[Answer]:
     # Up to 8 answers in flight: the transformers backend batches them into one forward pass.
     client = ModelClient(ModelSettings(model=model, concurrency=8) if isinstance(model, str)
@@ -227,48 +196,37 @@ async def _evaluate_model(name: str, model: str | ModelSettings, items: dict[str
             params.model_copy(update={"seed": derive_seed(seed, item.id, k)}), kind="answer",
             sample_index=k, tags={"eval": rubric.name}, clean=str.strip)
         reply = answer.text
+        judge_seed = derive_seed(seed, item.id, k, "judge")
         verdict, expected = await _judge(judge, log, f"{key}|judge", rubric, item, reply,
-                                         derive_seed(seed, item.id, k, "judge"),
-                                         settings.judge_method)
+                                         judge_seed, settings.judge_method)
+        votes: dict[str, dict[str, float] | None] | None = None
+        if jury:
+            votes = {settings.judge.model: _values(verdict, expected)}
+            for member, client_ in jury:
+                v, e = await _judge(client_, log, f"{key}|judge@{member}", rubric, item, reply,
+                                    judge_seed, settings.judge_method)
+                votes[member] = _values(v, e)
+            if (combined := combine(rubric, votes)) is not None:
+                fields, expected = combined
+                verdict = Verdict(rubric=rubric.name, fields=fields, score=rubric.score(expected))
         advance(1)
         ok = isinstance(verdict, Verdict)
         return Answer(model=name, rubric=rubric.name, prompt_id=item.id, sample=k, reply=reply,
                       opens_with_refusal=opens_with_refusal(reply),
                       verdict=verdict.fields if ok else None, score=verdict.score if ok else None,
-                      judge_failure=None if ok else verdict.reason, expected=expected)
+                      judge_failure=None if ok else verdict.reason, expected=expected, jury=votes)
 
     jobs = [one(rubrics[r], it, k) for r, group in items.items() for it in group
             for k in range(settings.samples)]
     return list(await asyncio.gather(*jobs))
 
 
-def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None,
-          cost: ModelCost | None = None, measured: MeasuredAgreement | None = None,
-          refusal: MeasuredAgreement | None = None) -> ModelScores:
-    """One model's answers -> its metrics per rubric (failures counted, never averaged in),
-    each beside the judge's measured agreement on that rubric (`measured`, from judge-check)."""
-    by_rubric: dict[str, RubricScores] = {}
-    for r in rubrics if rubrics is not None else list(shipped_rubrics().values()):
-        mine = [a for a in answers if a.rubric == r.name]
-        verdicts = [Verdict(rubric=r.name, fields=a.verdict,
-                            score=r.score(a.expected if a.expected else a.verdict))
-                    if a.verdict is not None else
-                    JudgeFailure(rubric=r.name, reason=a.judge_failure or "") for a in mine]
-        summary = summarise(verdicts, r.agreement)
-        openings = [a.opens_with_refusal for a in mine]
-        metrics = {k: summary.mean if k == r.name else STATISTICS[k](verdicts, openings)
-                   for k in r.reported}
-        # Where the classifier reads refusal, its agreement is the refusal rubrics' headline.
-        by = refusal if refusal is not None and "refused" in {m.name for m in r.metrics} \
-            else measured
-        found = by.headline(r.name) if by is not None else None
-        note = by.line(r.name) if by is not None else None
-        if by is refusal and measured is not None and len(r.metrics) > 1:
-            note = f"{note}; other fields: {measured.line(r.name)}"
-        by_rubric[r.name] = RubricScores(
-            metrics=metrics, judged=summary.judged, failures=summary.failures,
-            agreement=r.agreement if r.agreement is not None else found, agreement_note=note)
-    return ModelScores(rubrics=by_rubric, answers=len(answers), cost=cost)
+def _values(verdict: Verdict | JudgeFailure, expected: dict[str, float] | None
+            ) -> dict[str, float] | None:
+    """One judge's values on a reply: its expected values (logprob) or its verdict's fields."""
+    if not isinstance(verdict, Verdict):
+        return None
+    return dict(expected) if expected else {k: float(v) for k, v in verdict.fields.items()}
 
 
 def _refusal_by_classifier(answers: list[Answer], rubrics: dict[str, CaiRubric]
@@ -311,6 +269,7 @@ def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
     # on its own.
     judge_backend = backend or make_backend(settings.judge)
     judge_cache = ResponseCache() if cache else None
+    jury_backends = {m.model: backend or make_backend(m) for m in settings.jury}
     total = len(models) * settings.samples * sum(len(g) for g in items.values())
     answers: dict[str, list[Answer]] = {}
     costs: dict[str, ModelCost] = {}
@@ -319,18 +278,27 @@ def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
             answered, judged = CostMeter(on_call), CostMeter(on_call)
             judge = ModelClient(settings.judge, cache=judge_cache, on_call=judged,
                                 backend=judge_backend)
+            jury = [(m.model, ModelClient(m, cache=judge_cache, on_call=judged,
+                                          backend=jury_backends[m.model])) for m in settings.jury]
             start = time.perf_counter()
             answers[name] = run_sync(_evaluate_model(name, model, items, rubrics, settings, judge,
-                                                     seed, cache, advance, answered, backend))
+                                                     seed, cache, advance, answered, backend,
+                                                     jury))
             costs[name] = ModelCost(answer=answered.cost, judge=judged.cost,
                                     wall_seconds=round(time.perf_counter() - start, 3))
     measured = measured_agreement(store, settings.judge.model, settings.judge_method)
+    if settings.jury:  # judge-check measures a jury of the same members under this name
+        measured = measured_agreement(
+            store, settings.judge.model, settings.judge_method,
+            members=[settings.judge.model, *(m.model for m in settings.jury)])
     refusal = None
     if settings.refusal_judge == "classifier":
         answers = {name: _refusal_by_classifier(a, rubrics) for name, a in answers.items()}
         refusal = measured_agreement(store, "classifier")
     scores = {name: score(a, list(rubrics.values()), costs[name], measured, refusal)
               for name, a in answers.items()}
+    if settings.jury:
+        note_jury(scores, answers, rubrics)
     out_dir.mkdir(parents=True, exist_ok=True)
     with (out_dir / "answers.jsonl").open("w", encoding="utf-8") as fh:
         for rows in answers.values():

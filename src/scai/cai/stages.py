@@ -48,7 +48,8 @@ class GenerateResult(BaseModel):
 
 def prompt_sets(config: CaiConfig, seed: int) -> dict[str, tuple[list[PromptItem], list[PromptItem]]]:
     """(train, eval) per prompt set, split by the seed; train lists trimmed to the configured size."""
-    red = load_public(config.red_team_file) if config.red_team_file else load_prompts("red_team")
+    red = (load_public(config.red_team_file, keep="unsafe") if config.red_team_file
+           else load_prompts("red_team"))  # an XSTest file: its unsafe contrast rows only
     sets = {"red_team": red, "helpful": load_prompts("helpful")}
     limits = {"red_team": config.generate.red_team, "helpful": config.generate.helpful}
     out = {}

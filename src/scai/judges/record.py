@@ -22,6 +22,7 @@ class MeasuredAgreement(BaseModel):
 
     judge: str
     run_id: str | None
+    members: list[str] = []  # a jury's judges
     split: str | None = None
     rows: dict[str, LabelAgreement] = {}
 
@@ -39,8 +40,9 @@ class MeasuredAgreement(BaseModel):
         """`judge X on harm: refused accuracy 0.62 [0.54, 0.70], kappa ...` or not calibrated."""
         rows = self.for_rubric(rubric)
         if not rows:
-            return (f"judge {self.judge} on {rubric}: not calibrated (run `scai judge-check "
-                    f"--judge {self.judge.split(' (')[0]}`)")
+            judges = self.members or [self.judge]
+            flags = " ".join(f"--judge {j.split(' (')[0]}" for j in judges)
+            return f"judge {self.judge} on {rubric}: not calibrated (run `scai judge-check {flags}`)"
         parts = []
         for name, row in rows.items():
             stats = (*_SHOWN[row.kind], *_EXTRA.get(name, ()))
@@ -55,18 +57,25 @@ def judge_name(model: str, method: str = "sample") -> str:
     return model if method == "sample" else f"{model} ({method})"
 
 
-def measured_agreement(store, model: str, method: str = "sample") -> MeasuredAgreement:
-    """The latest judge-check of this judge in the store (newest completed run first)."""
+def measured_agreement(store, model: str, method: str = "sample", *,
+                       members: list[str] | None = None) -> MeasuredAgreement:
+    """The latest judge-check of this judge in the store (newest completed run first); with
+    `members`, of the jury of those models (in any order)."""
     name = judge_name(model, method)
+    named = [judge_name(m, method) for m in members or []]
+    if named:
+        name = f"jury({', '.join(named)})"
     if store is None:
-        return MeasuredAgreement(judge=name, run_id=None)
+        return MeasuredAgreement(judge=name, run_id=None, members=named)
     for info in store.list_runs("judge-check"):
         if info.status != "completed":
             continue
         for event in store.events(info.id, "agreement"):
-            if event.payload.get("judge") == name:
+            found = event.payload.get("judge")
+            if found == name or (named and sorted(event.payload.get("members") or []) ==
+                                 sorted(named)):
                 rows = {k: LabelAgreement.model_validate(v)
                         for k, v in event.payload.get("rows", {}).items()}
-                return MeasuredAgreement(judge=name, run_id=info.id,
+                return MeasuredAgreement(judge=found, run_id=info.id, members=named,
                                          split=event.payload.get("split"), rows=rows)
-    return MeasuredAgreement(judge=name, run_id=None)
+    return MeasuredAgreement(judge=name, run_id=None, members=named)
