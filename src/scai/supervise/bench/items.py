@@ -80,6 +80,8 @@ class BenchItem(BaseModel):
     statement: str | None = Field(None, description="A claim to judge true or false.")
     answer: str = Field(description="The label: a choice letter, or 'true'/'false'.")
     explanation: str | None = Field(None, description="Why the label is right (not shown).")
+    probes: str | None = Field(None, description="The behaviour the item probes, in a few words "
+                               "(not shown), e.g. 'attributing a user's value to the user'.")
     provenance: Provenance = Field(default_factory=Provenance)
     validation: Validation | None = None
 
