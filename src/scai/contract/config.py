@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from scai.config import ConfigModel, resolve_path
+from scai.contract.groups import GroupsConfig, per_group_problem
 from scai.contract.memory import MemoryConfig
 from scai.contract.metalearn import LearnerConfig
 from scai.contract.paper import paper_curves
@@ -57,8 +58,19 @@ class ContractConfig(ConfigModel):
         None, description="Which published SCAI curve to compare with (see data/contract/paper.yaml).")
     constitution: list[str] | None = Field(
         None, description="Start from this constitution instead of the prior.")
+    # A section of its own, not inside `constitution:` (a list of principles in every file
+    # written so far): how the assistant treats the task's user groups (contract/groups.py).
+    groups: GroupsConfig = Field(default_factory=GroupsConfig)
 
     _resolve = field_validator("personas")(resolve_path)
+
+    @model_validator(mode="after")
+    def _per_group_playable(self) -> ContractConfig:
+        if self.groups.mode == "per_group":
+            problem = per_group_problem(self.task)
+            if problem:
+                raise ValueError(f"groups.mode per_group: {problem}")
+        return self
 
     @model_validator(mode="after")
     def _reference_known(self) -> ContractConfig:

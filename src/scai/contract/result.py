@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from scai.contract.constitution import Constitution
+from scai.contract.router import Route
 from scai.stats import Estimate, mean_ci
 
 
@@ -16,6 +17,10 @@ class EpochRecord(BaseModel):
     metrics: dict[str, float | None]
     episodes_run: int
     episodes_replayed: int
+    groups: dict[str, Constitution] | None = Field(
+        None, description="per_group: each slot's constitution in force (`constitution` then "
+        "holds them all, one line per slot).")
+    route: Route | None = Field(None, description="per_group: who was served which slot.")
 
 
 class RunResult(BaseModel):
@@ -31,6 +36,10 @@ class RunResult(BaseModel):
     model_calls: int
     parse_failures: int
     out_dir: str
+    groups: str = Field("shared", description="shared, or per_group with its router "
+                        "(per_group/oracle, per_group/observed).")
+    baseline: RunResult | None = Field(
+        None, description="per_group: the shared-constitution arm, same seed and society.")
 
 
 def aggregate(runs: list[RunResult]) -> dict[str, list[Estimate]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from scai.contract.config import ContractConfig
 from scai.contract.constitution import Constitution, constitution_key
 from scai.contract.episode import Episode
+from scai.contract.groups import GroupLoop, group_metrics, run_groups, true_groups
 from scai.contract.metalearn import LEARNERS, learning_context
 from scai.contract.persona import load_personas
 from scai.contract.result import EpochRecord, RunResult, SimulationResult
@@ -71,10 +72,6 @@ async def run_once(
     done_cons = {e.key: Constitution.model_validate(e.payload)
                  for e in run.events("constitution") if e.key}
     prior = task.prior()
-    first = constitution_key(0)
-    current = constitution or done_cons.get(first) or initial_constitution(config, task, prior)
-    if first not in done_cons:
-        run.log("constitution", current.model_dump(exclude_none=True), key=first)
     counts = {"run": 0, "replayed": 0}
 
     def on_episode(ep: Episode, replayed: bool) -> None:
@@ -82,6 +79,25 @@ async def run_once(
         if not replayed:
             run.log("episode", ep.model_dump(), key=ep.id)
         advance(1)
+
+    if config.groups.mode == "per_group":
+        start = constitution or initial_constitution(config, task, prior)
+
+        async def play(epoch: int, default: Constitution):
+            before = dict(counts)
+            episodes = await task.play_epoch(epoch, default, done_eps, on_episode)
+            return episodes, task.metrics(episodes), (counts["run"] - before["run"],
+                                                      counts["replayed"] - before["replayed"])
+
+        records = await run_groups(GroupLoop(config, run, task, start), config.epochs, learn, play)
+        return Outcome(records, prior, task.table.steps.counts.calls, counts["run"],
+                       counts["replayed"])
+    first = constitution_key(0)
+    current = constitution or done_cons.get(first) or initial_constitution(config, task, prior)
+    if first not in done_cons:
+        run.log("constitution", current.model_dump(exclude_none=True), key=first)
+    truth = true_groups(task)
+    by_group = len(set(truth.values())) > 1  # a mixed society: per-group metrics beside
 
     make = LEARNERS.get(config.learner.type)
     learner = make(config.learner, task.table.steps, config.meta_model or config.model) \
@@ -92,7 +108,7 @@ async def run_once(
     for epoch in range(config.epochs):
         before = dict(counts)
         episodes = await task.play_epoch(epoch, current, done_eps, on_episode)
-        metrics = task.metrics(episodes)
+        metrics = {**task.metrics(episodes), **(group_metrics(episodes, truth) if by_group else {})}
         run.log("epoch", {"epoch": epoch, "metrics": metrics}, key=f"e{epoch}")
         records.append(EpochRecord(
             epoch=epoch, constitution=current, metrics=metrics,
@@ -115,6 +131,49 @@ async def run_once(
                    counts["replayed"])
 
 
+def shared_arm(config: ContractConfig) -> ContractConfig:
+    """The baseline of a per-group config: the same run with one shared constitution."""
+    return config.model_copy(update={
+        "name": f"{config.name}-shared"[:80],
+        "groups": config.groups.model_copy(update={"mode": "shared"})})
+
+
+def _baseline_run(store: RunStore, run_id: str) -> str | None:
+    """The shared arm recorded beside per-group run `run_id`, if it was started."""
+    found = [e.payload.get("run_id") for e in store.events(run_id, "baseline")]
+    return found[-1] if found else None
+
+
+def play_run(config: ContractConfig, store: RunStore, run_dir: Path, *, resume: str | None,
+             cache: bool, backend: Backend | None, advance: Callable[[int], None],
+             created: Callable[[str], None] | None = None) -> RunResult:
+    """One recorded run (new or resumed), its files written; per_group: its shared arm too
+    (`created` hears a new run's id)."""
+    from scai.contract.outputs import write_run
+
+    with recorded_run(store, "contract", config, name=config.name, resume=resume) as run:
+        if created is not None and resume is None:
+            created(run.id)
+        o = asyncio.run(run_once(config, run, cache=cache, backend=backend, advance=advance))
+        groups = config.groups
+        result = RunResult(
+            run_id=run.id, seed=config.seed, prior=o.prior, epochs=o.epochs,
+            final=o.epochs[-1].constitution, episodes_run=o.episodes_run,
+            episodes_replayed=o.episodes_replayed, model_calls=o.model_calls,
+            parse_failures=int(sum(r.metrics.get("parse_failures") or 0 for r in o.epochs)),
+            out_dir=str(run_dir),
+            groups="shared" if groups.mode == "shared" else f"per_group/{groups.router}")
+        if groups.mode == "per_group" and groups.baseline:
+            before = _baseline_run(store, run.id) if resume else None
+            result.baseline = play_run(
+                shared_arm(config), store, run_dir / "shared", resume=before, cache=cache,
+                backend=backend, advance=advance,
+                created=lambda arm_id: run.log("baseline", {"run_id": arm_id}))
+        write_run(config, result, run_dir)
+        run.finish("completed", summary=result.model_dump(exclude={"epochs", "baseline"}))
+    return result
+
+
 def simulate(
     config: ContractConfig, store: RunStore | None = None, *, runs: int = 1,
     out_dir: Path | str | None = None, resume: str | None = None, cache: bool = True,
@@ -124,7 +183,7 @@ def simulate(
 
     Usable from a notebook: `simulate(load_config("examples/contract/ultimatum.yaml"))`.
     """
-    from scai.contract.outputs import write_aggregate, write_run
+    from scai.contract.outputs import write_aggregate
 
     store = store or RunStore()
     if resume:
@@ -133,25 +192,15 @@ def simulate(
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     out = Path(out_dir) if out_dir else store.root / "contract" / f"{config.name}-{stamp}"
     per_epoch = task_for(config.task).per_epoch(config.task)
+    arms = 2 if config.groups.mode == "per_group" and config.groups.baseline else 1
     results: list[RunResult] = []
     with progress_bar(f"simulate {config.name}" if progress else None,
-                      total=runs * config.epochs * per_epoch) as advance:
+                      total=runs * arms * config.epochs * per_epoch) as advance:
         for i in range(runs):
             seeded = config if resume else config.model_copy(update={"seed": config.seed + i})
             run_dir = out / f"run-{i}" if runs > 1 else out
-            with recorded_run(store, "contract", seeded, name=seeded.name, resume=resume) as run:
-                o = asyncio.run(run_once(seeded, run, cache=cache, backend=backend,
-                                         advance=advance))
-                result = RunResult(
-                    run_id=run.id, seed=seeded.seed, prior=o.prior, epochs=o.epochs,
-                    final=o.epochs[-1].constitution, episodes_run=o.episodes_run,
-                    episodes_replayed=o.episodes_replayed, model_calls=o.model_calls,
-                    parse_failures=int(sum(r.metrics.get("parse_failures") or 0
-                                           for r in o.epochs)),
-                    out_dir=str(run_dir))
-                write_run(seeded, result, run_dir)
-                run.finish("completed", summary=result.model_dump(exclude={"epochs"}))
-            results.append(result)
+            results.append(play_run(seeded, store, run_dir, resume=resume, cache=cache,
+                                    backend=backend, advance=advance))
     sim = SimulationResult(name=config.name, runs=results, out_dir=str(out),
                            paper_reference=config.paper_reference)
     write_aggregate(config, sim, out)

@@ -130,6 +130,13 @@ class Ultimatum(Task):
               {"acceptance": "acceptance"}, True),
         Panel("income", "income", "share of the amount kept",
               {"assistant (flexible)": "income_flexible", "users (fixed)": "income_fixed"}, True),
+        # a society of several groups (contract/groups.py): by true group, and the router
+        Panel("group_share", "share offered to each group", "share offered to the group",
+              {}, True, prefix="group_share:"),
+        Panel("group_gap", "gap to each group's own offers", "|assistant - group|", {}, True,
+              prefix="group_gap:"),
+        Panel("routing", "router accuracy", "users served their group's constitution",
+              {"routing accuracy": "routing_accuracy"}, True),
     )
     brief = ("share_flexible", "share_fixed", "acceptance", "income_flexible", "parse_failures")
     summary_plot = "offered_share"
@@ -203,11 +210,20 @@ class Ultimatum(Task):
                  cfg.model_copy(update={"keep_prior": prior, "ask_reason": reason}))
                 for prior in (True, False) for reason in (False, True)]
 
+    #: per-group constitutions (contract/groups.py): user id -> the constitution the assistant
+    #: follows facing that user; None: `constitution` in every game
+    facing: dict[str, Constitution] | None = None
+
     async def play_epoch(self, epoch, constitution, done, on_episode):
         amount, currency, pairs = schedule(self.cfg, self.players, epoch, self.table.seed)
+        facing = self.facing or {}
+
+        def faced(x: Player, y: Player) -> Constitution:
+            return facing.get(y.id if x.kind == "flexible" else x.id, constitution)
+
         return await play_all(
             [(f"e{epoch}-g{g}", lambda g=g, x=x, y=y: self.play(
-                epoch, g, amount, currency, x, y, constitution))
+                epoch, g, amount, currency, x, y, faced(x, y)))
              for g, (x, y) in enumerate(pairs)], done, on_episode)
 
     # -- system prompts ---------------------------------------------------------------------------
