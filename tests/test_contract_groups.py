@@ -196,21 +196,25 @@ def test_subgroups_example_validates():
 
 @pytest.mark.model
 def test_per_group_bayes_on_the_embedded_model(tmp_path):
-    """The real model and the bayes learner: two slots, each with its own posterior."""
+    """`scai simulate` with the real model and the bayes learner: a posterior per group, its
+    own scoring steps, the shared arm beside, the per-group table and the router's line."""
     path = tmp_path / "real.yaml"
     path.write_text(BASE.format(epochs=2, learner="bayes, proposals: 0, decisions: 0",
                                 groups="{mode: per_group}")
                     .replace("fixed: 8", "fixed: 4").replace("[20, 40]", "[5, 5]")
                     .replace("{fixed_fixed: 8, mixed: 16}", "{fixed_fixed: 2, mixed: 2}"))
-    cfg = load_config(path)
+    res = scai("simulate", str(path), "--no-steer-check", "--out", str(tmp_path / "out"))
+    assert res.returncode == 0, res.stderr
+    assert "routing accuracy by epoch: e0 1.00 (n=1), e1 1.00 (n=1)" in res.stdout
+    assert "selfish" in res.stdout and "altruistic" in res.stdout
+    saved = json.loads((tmp_path / "out" / "groups.json").read_text())
+    assert set(saved["epochs"][1]["constitutions"]) == {"selfish", "altruistic"}
+    assert (tmp_path / "out" / "groups.png").exists() and saved["shared"] is not None
     store = RunStore(tmp_path / "runs")
-    sim = simulate(cfg, store, out_dir=tmp_path / "out", progress=False)
-    r = sim.runs[0]
-    last = r.epochs[-1].groups
-    assert set(last) == {"selfish", "altruistic"}
-    for c in last.values():
+    last = {e.key: e.payload for e in store.events(saved["run_id"], "constitution")}
+    for slot in ("selfish", "altruistic"):
+        c = Constitution.model_validate(last[f"c1@{slot}"])
         assert c.source == "bayes" and len(c.posterior) == 3  # the three priors, no proposals
-    steps = {e.key for e in store.events(r.run_id, "step")}
+    steps = {e.key for e in store.events(saved["run_id"], "step")}
     assert any(k.startswith("grp:selfish|e0|lik|") for k in steps)
     assert any(k.startswith("grp:altruistic|e0|lik|") for k in steps)
-    assert r.baseline is not None and r.baseline.epochs[-1].constitution.source == "bayes"

@@ -55,6 +55,7 @@ def simulate(
     epochs = len(next(iter(sim.aggregate.values()))) if sim.aggregate else 0
     print_table(["epoch", *metrics], ([str(i), *(sim.aggregate[k][i].fmt() for k in metrics)]
                                       for i in range(epochs)))
+    _print_groups(sim)
     for r in sim.runs:
         out.print(f"run {r.run_id}: {r.episodes_run} episodes played, {r.episodes_replayed} "
                   f"replayed, {r.model_calls} model calls, {r.parse_failures} parse failures",
@@ -88,6 +89,22 @@ def print_mediation(sim) -> None:
     print_table(["group", "endorsement of the final text", "rank of the elected candidate"],
                 ([r["group"], r["endorsement"].fmt(2), r["winner_rank"].fmt(2)]
                  for r in group_rows(per_run)), title="mediation, per group")
+
+def _print_groups(sim) -> None:
+    """Per-group constitutions: each group's last epoch per arm, and the router's accuracy."""
+    from scai.report.contract_groups import group_names, groups_table, routing_line
+
+    if not group_names(sim.runs):
+        return
+    headers, rows = groups_table(sim.runs)
+    print_table(headers, rows, title=f"each group, last epoch, {sim.runs[0].groups} "
+                "(mean [95% CI] over runs)")
+    if line := routing_line(sim.runs):
+        out.print(line, markup=False)
+    for r in sim.runs:
+        shared = f"; shared arm: run {r.baseline.run_id}" if r.baseline else ""
+        out.print(f"run {r.run_id}: {Path(r.out_dir) / 'groups.png'}{shared}", markup=False)
+
 
 def evaluate_constitution(
     run: str = typer.Argument(..., help="A finished contract run (id, prefix or `latest`)."),

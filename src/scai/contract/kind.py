@@ -18,6 +18,9 @@ def run(cfg: Any, ctx: RunContext) -> KindResult:
     metrics = scalars(first.epochs[-1].metrics)
     metrics.update(model_calls=first.model_calls, parse_failures_total=first.parse_failures,
                    principles=len(first.final.principles))
+    if first.baseline is not None:  # per_group: the shared arm's per-group metrics beside
+        metrics.update({f"shared|{k}": v for k, v in scalars(
+            first.baseline.epochs[-1].metrics).items() if k.startswith("group_")})
     return KindResult(metrics, sim, [r.run_id for r in sim.runs])
 
 

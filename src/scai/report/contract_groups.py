@@ -30,28 +30,29 @@ def per_epoch(runs: list[RunResult], metric: str) -> list[Estimate]:
                      and r.epochs[i].metrics.get(metric) is not None]) for i in range(n)]
 
 
-def final(runs: list[RunResult], metric: str) -> Estimate:
-    """Mean and 95% CI over runs of a metric's last recorded value in each run."""
+def final(runs: list[RunResult], metric: str, group: str) -> Estimate:
+    """Mean and 95% CI over runs of `metric:group` in each run's last epoch where the assistant
+    offered to the group (so a row's norm, share and gap come from one epoch)."""
     last = []
     for r in runs:
-        vals = [e.metrics.get(metric) for e in r.epochs if e.metrics.get(metric) is not None]
-        if vals:
-            last.append(vals[-1])
+        offered = [e for e in r.epochs if e.metrics.get(f"group_share:{group}") is not None]
+        if offered and offered[-1].metrics.get(f"{metric}:{group}") is not None:
+            last.append(offered[-1].metrics[f"{metric}:{group}"])
     return mean_ci(last)
 
 
 def groups_table(runs: list[RunResult]) -> tuple[list[str], list[list[str]]]:
-    """Headers and rows: per group, the last epoch's norm, share, gap and utility per arm."""
+    """Headers and rows: per group, the last offered-to epoch's norm, share, gap and utility of
+    the runs' own arm (`RunResult.groups`), then the shared arm's (`shared: ...`) where it ran."""
     shared = [r.baseline for r in runs if r.baseline is not None]
-    arm = runs[0].groups if runs else "per_group"
-    headers = ["group", *(f"{label} ({arm})" for label, _ in FINAL)]
+    headers = ["group", *(label for label, _ in FINAL)]
     if shared:
-        headers += [f"{label} (shared)" for label, _ in FINAL[1:]]
+        headers += [f"shared: {label}" for label, _ in FINAL[1:]]
     rows = []
     for g in group_names(runs):
-        row = [g, *(final(runs, f"{m}:{g}").fmt(2) for _, m in FINAL)]
+        row = [g, *(final(runs, m, g).fmt(2) for _, m in FINAL)]
         if shared:
-            row += [final(shared, f"{m}:{g}").fmt(2) for _, m in FINAL[1:]]
+            row += [final(shared, m, g).fmt(2) for _, m in FINAL[1:]]
         rows.append(row)
     return headers, rows
 
@@ -107,9 +108,10 @@ def groups_blocks(sim: SimulationResult) -> list[Block]:
         return []
     headers, rows = groups_table(runs)
     blocks: list[Block] = [Heading("Per-group constitutions"), Markdown(
-        "Each group's last epoch: its users' own mean offered share (norm), the share the "
-        "assistant offered them, the gap between the two and their payoff share in games with "
-        "the assistant (utility); mean [95% CI] over runs.")]
+        f"Each group in the last epoch the assistant offered to it, under `{runs[0].groups}`: its users' own mean offered share "
+        "(norm), the share the assistant offered them, the gap between the two and their "
+        "payoff share in games with the assistant (utility); `shared:` the same seed with one "
+        "shared constitution. Mean [95% CI] over runs.")]
     blocks.append(Table(headers, rows))
     line = routing_line(runs)
     if line:
