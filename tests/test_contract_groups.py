@@ -102,7 +102,7 @@ def test_per_group_oracle_learns_one_constitution_per_group(tmp_path, mirror):
     assert saved["epochs"][2]["constitutions"] == {"altruistic": GIVE, "selfish": KEEP}
     assert saved["shared"]["run_id"] == base.run_id
     summary = (out / "summary.md").read_text()
-    assert "Per-group constitutions" in summary and "gap (shared)" in summary
+    assert "Per-group constitutions" in summary and "shared: gap" in summary
 
 
 def test_a_resumed_per_group_run_replays_routes_and_constitutions(tmp_path, mirror):
