@@ -51,7 +51,7 @@ class Deliberation(ScriptedBackend):
 
     identity = "scripted:mediator"
 
-    def __init__(self):
+    def __init__(self, prefer_revision: bool = False):
         drafts = iter([SELFISH, FAIR, ALTRUIST] * 10)
 
         def statement(m, p):
@@ -61,9 +61,9 @@ class Deliberation(ScriptedBackend):
             by_text = {t: k for k, t in _shown(m).items()}
             return {"ranking": [by_text[t] for t in PREFERS[_group(m)]]}
 
-        def choice(m, p):  # keep the winner: the version that is not the revision
+        def choice(m, p):  # the revision, or the version that is not the revision
             a = re.search(r"^A: (.+)$", m[-1].content, re.MULTILINE).group(1)
-            return {"choice": "B" if a == REVISION else "A"}
+            return {"choice": "A" if (a == REVISION) == prefer_revision else "B"}
 
         super().__init__(by_schema={
             "offer": lambda m, p: {"offer": p.json_schema["properties"]["offer"]["maximum"] // 2,
@@ -147,6 +147,16 @@ def test_plurality_elects_the_largest_groups_favourite_on_the_same_rankings(tmp_
     assert sim.runs[0].final.principles == [SELFISH]
 
 
+def test_a_revision_the_members_prefer_replaces_the_winner(tmp_path):
+    sim = simulate(_config(tmp_path, LLM_CONFIG, RULE="schulze"), RunStore(tmp_path / "runs"),
+                   out_dir=tmp_path / "out", progress=False,
+                   backend=Deliberation(prefer_revision=True), cache=False)
+    m = mediation_of(sim.runs[0].final)
+    assert m.winner == m.candidates.index(FAIR) and m.final == REVISION
+    assert m.rounds[0].adopted and m.rounds[0].preferred_by == 9
+    assert sim.runs[0].final.principles == [REVISION]
+
+
 SCRIPTED_CONFIG = """\
 kind: contract
 name: mediator-ladder
@@ -195,15 +205,15 @@ def test_scripted_users_with_known_utilities_the_rules_compared_and_the_reports(
     assert "Condorcet winner" in (out / "run-0" / "constitutions.md").read_text()
 
 
-def test_a_revision_replaces_the_winner_when_the_rule_prefers_it():
-    """One rung up the ladder: members who want more generosity prefer it."""
+def test_the_ladder_reads_principles_and_steps_toward_what_critics_ask():
+    """Rungs read exactly, other texts by their cue words; a step moves one rung."""
     rungs = sorted(LADDER.rungs, key=lambda r: r.generosity)
     assert LADDER.step(rungs[4].text, 1.0) == rungs[5].text
     assert LADDER.step(rungs[4].text, 0.0) == rungs[3].text
     assert LADDER.step(rungs[4].text, 0.5) == rungs[4].text
     assert [LADDER.generosity(r.text) for r in rungs] == [r.generosity for r in rungs]
     assert LADDER.generosity("Share evenly and give to others.") == pytest.approx(
-        (0.5 + 0.9 + 0.9) / 3)
+        (0.5 + 0.5 + 0.9) / 3)
     assert LADDER.generosity("Be honest.") == 0.5
     wants_more = Member(id="u", name="U", kind="scripted", persona="", group="altruistic",
                         ideal=0.9)

@@ -5,7 +5,7 @@ Each epoch: every member states an opinion (LLM users, from their persona and th
 took part in) or holds one (scripted users: a hidden utility over principles, mediator_members.py);
 the mediator drafts `candidates` principles from the opinions (the meta model, or the scripted
 `ladder`); every member ranks them (LLM: structured output, each shown the candidates in its own
-seeded order; scripted: by utility); `rule` elects one (every rule is evaluated on the same
+seeded order; scripted: by utility, ties in that order); `rule` elects one (every rule is evaluated on the same
 rankings and recorded); then for `rounds` rounds the members critique the winner, the mediator
 revises it, and the members choose between the two: the revision replaces the winner when the
 rule elects it. Last, every member endorses the final text (LLM: a 1-5 rating; scripted: its
@@ -105,10 +105,11 @@ class MediatorLearner(MetaLearner):
         return " ".join(str(said).split()) if said else ""
 
     async def rank(self, e: int, m: Member, candidates: list[str]) -> tuple[list[int], int]:
-        if m.ideal is not None:
-            return ranking_by_utility([m.utility(c) or 0.0 for c in candidates]), 0
         shown = list(range(len(candidates)))
         random.Random(derive_seed(self.steps.seed, f"e{e}|mediator|order|{m.id}")).shuffle(shown)
+        if m.ideal is not None:  # by utility; equal utilities in the member's own random order
+            u = [m.utility(c) or 0.0 for c in candidates]
+            return [shown[k] for k in ranking_by_utility([u[c] for c in shown])], 0
         letters = LETTERS[:len(candidates)]
         listing = "\n".join(PROMPTS["candidate_line"].render(letter=letters[k], text=candidates[c])
                             for k, c in enumerate(shown))
