@@ -139,6 +139,11 @@ def test_schulze_elects_the_condorcet_winner_that_plurality_misses(tmp_path):
                            [e for e in episodes if e.epoch == 0])
     replayed = asyncio.run(LEARNERS["mediator"](config.learner, task.table.steps, None).learn(ctx))
     assert replayed == c1 and fresh.calls == []
+    # a resumed run finds every episode and constitution recorded: no model call
+    again = Deliberation()
+    simulate(config, store, resume=sim.runs[0].run_id, out_dir=tmp_path / "out2",
+             progress=False, backend=again, cache=False)
+    assert again.calls == []
 
 
 def test_plurality_elects_the_largest_groups_favourite_on_the_same_rankings(tmp_path):

@@ -96,6 +96,7 @@ class MediatorLearner(MetaLearner):
         return None if parsed is None else parsed[field]
 
     async def opinion(self, ctx: LearnContext, m: Member) -> str:
+        """What a member wants the principle to say (scripted: the ladder rung at its ideal)."""
         if m.ideal is not None:
             return LADDER.nearest(m.ideal).text
         seen = seen_by(m, ctx.window or ctx.episodes)[:SEEN_EPISODES]
@@ -105,6 +106,7 @@ class MediatorLearner(MetaLearner):
         return " ".join(str(said).split()) if said else ""
 
     async def rank(self, e: int, m: Member, candidates: list[str]) -> tuple[list[int], int]:
+        """A member's full ranking of the candidates (best first) and how many it left out."""
         shown = list(range(len(candidates)))
         random.Random(derive_seed(self.steps.seed, f"e{e}|mediator|order|{m.id}")).shuffle(shown)
         if m.ideal is not None:  # by utility; equal utilities in the member's own random order
@@ -121,6 +123,7 @@ class MediatorLearner(MetaLearner):
         return repair_ranking(list(said or []), shown)
 
     async def critique(self, e: int, r: int, m: Member, text: str) -> str:
+        """What a member would change in the elected principle, in round `r`."""
         if m.ideal is not None:
             return critique_line(m, text)
         said = await self.ask_member(m, f"e{e}|mediator|critique|r{r}|{m.id}",
@@ -129,6 +132,7 @@ class MediatorLearner(MetaLearner):
 
     async def prefers_revision(self, e: int, r: int, i: int, m: Member, winner: str,
                                revision: str) -> bool:
+        """Whether a member prefers the revision to the winner."""
         if m.ideal is not None:  # a tie keeps the winner
             return (m.utility(revision) or 0.0) > (m.utility(winner) or 0.0)
         first = (i + r) % 2 == 0  # the revision shown first for half the members
@@ -139,6 +143,8 @@ class MediatorLearner(MetaLearner):
         return said is not None and (said == "A") == first
 
     async def endorse(self, e: int, m: Member, text: str) -> float | None:
+        """A member's endorsement of the final text: LLM 1-5 (None: unreadable); scripted its
+        utility."""
         if m.ideal is not None:
             return m.utility(text)
         said = await self.ask_member(m, f"e{e}|mediator|endorse|{m.id}", PROMPTS[

@@ -130,9 +130,10 @@ def rules_figure(per_run: PerRun, name: str) -> Figure | None:
     groups = {stat: {rule: est[rule][stat] for rule in RULE_NAMES}
               for stat in ("mean utility", "min utility")}
     how = f"mean and 95% CI over {unit_name(per_run)}"
-    return Figure(bars(groups, title=f"{name}: utility of each rule's winner ({how})",
-                       ylabel="utility (1 = a member's ideal)"),
-                  name="mediator_rules", caption="mean and minimum utility per rule")
+    fig = bars(groups, title=f"{name}: utility of each rule's winner ({how})",
+               ylabel="utility (1 = a member's ideal)")
+    fig.axes[0].set_ylim(0, 1.05)  # utilities live in [0, 1]; a wide CI is cut at the frame
+    return Figure(fig, name="mediator_rules", caption="mean and minimum utility per rule")
 
 
 def mediation_blocks(per_run: PerRun, name: str) -> list[Block]:
