@@ -61,6 +61,7 @@ def run_cell(society: str, drafter: str, seeds: int, first: int, epochs: int,
              candidates: int) -> dict:
     """One society x drafter over `seeds` runs: per rule, mean and min utility (95% CI)."""
     from scai.contract import simulate
+    from scai.contract.mediator_members import LADDER
     from scai.kinds import load_config
     from scai.report.mediation import run_mediations
     from scai.stats import mean_ci
@@ -101,6 +102,10 @@ def run_cell(society: str, drafter: str, seeds: int, first: int, epochs: int,
     cell["final"] = {"mean_utility": mean_ci(per_seed(lambda m: m.final_mean_utility)).model_dump(),
                      "min_utility": mean_ci(per_seed(lambda m: m.final_min_utility)).model_dump()}
     cell["condorcet_cases"] = sum(m.condorcet is not None for run in per_run for m in run)
+    # steering (as the 2026 follow-up measured it): where the final text sits against the
+    # members' hidden ideals, signed (positive: more generous than the members' mean ideal)
+    cell["steer_from_mean_ideal"] = mean_ci(per_seed(lambda m: LADDER.generosity(m.final) - sum(
+        v.ideal for v in m.members) / len(m.members))).model_dump()
     checks = {}
     for rule in ("schulze", "maximin"):
         diffs = [a - b for a, b in zip(values[rule], values["plurality"])]
@@ -163,6 +168,9 @@ def main(argv: list[str] | None = None) -> int:
         for name, chk in c["checks"].items():
             print(f"{c['society']}/{c['drafter']} {name}: {chk['seeds_below']}/{chk['seeds']} "
                   f"seeds below, paired difference {fmt(chk['paired_difference'])}")
+    for c in cells:
+        print(f"{c['society']}/{c['drafter']}: final text's generosity - members' mean ideal "
+              f"{fmt(c['steer_from_mean_ideal'])}; {c['model_calls']} model calls, {c['wall_s']} s")
     print(f"wrote {args.out}")
     return 0
 
