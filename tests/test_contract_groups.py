@@ -218,3 +218,22 @@ def test_per_group_bayes_on_the_embedded_model(tmp_path):
     steps = {e.key for e in store.events(saved["run_id"], "step")}
     assert any(k.startswith("grp:selfish|e0|lik|") for k in steps)
     assert any(k.startswith("grp:altruistic|e0|lik|") for k in steps)
+
+
+@pytest.mark.parametrize("name, runs", [("priors-temperature-ratio", 81), ("currencies", 24),
+                                        ("mixed-ratio", 18)])
+def test_the_ablation_sweeps_plan_every_run(name, runs):
+    from scai.sweep.grid import plan_sweep
+
+    plan = plan_sweep(load_config(REPO / "examples" / "contract" / "ablations" / f"{name}.yaml"))
+    assert len(plan.runs) == runs and plan.kind == "contract"
+    assert len({r.name for r in plan.runs}) == runs
+    if name == "priors-temperature-ratio":
+        ratios = {(r.config["task"]["flexible"], r.config["task"]["fixed"]) for r in plan.runs}
+        temps = {r.config["params"]["temperature"] for r in plan.runs}
+        assert ratios == {(1, 9), (5, 5), (9, 1)} and temps == {0.0, 0.5, 1.0}
+    if name == "currencies":
+        assert {tuple(r.config["task"]["currencies"]) for r in plan.runs} == {
+            ("dollars",), ("favours",), ("hours of time",), ("doses of medicine",)}
+    if name == "mixed-ratio":
+        assert {r.config["groups"]["mode"] for r in plan.runs} == {"per_group"}
