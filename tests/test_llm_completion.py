@@ -157,6 +157,9 @@ def test_a_batch_and_ask_run_on_the_completion_model(tmp_path):
     asked = scai("ask", "-m", "local:gemma-270m", "--max-tokens", "8", "Say hello.")
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.strip() and "local:gemma-270m: 10 prompt" in asked.stderr
+    # llama.cpp's own warning for Gemma's sliding-window cache goes to scai's log, not stderr.
+    assert "llama_" not in asked.stderr and "SWA" not in asked.stderr
+    assert "using full-size SWA cache" in (tmp_path / "cache" / "logs" / "scai.log").read_text()
 
 
 def test_concurrent_keyed_scores_each_log_their_own_tokens_and_cached_scores_are_reported():

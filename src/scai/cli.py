@@ -22,10 +22,16 @@ app = typer.Typer(
 @app.callback()
 def _root(
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Also show the libraries' own "
+                                 "log lines and warnings (llama.cpp, transformers, TRL) on "
+                                 "stderr; they always go to the log file."),
 ) -> None:
     if version:
         out.print(f"scai {__version__}")
         raise typer.Exit()
+    from scai.logs import setup
+
+    setup(verbose)
 
 
 # Every command comes from a feature record (scai/kinds.py): the core's own commands too.

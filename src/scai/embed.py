@@ -6,7 +6,6 @@ Vectors are L2-normalised float32, so a dot product is the cosine similarity.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Sequence
 
@@ -37,12 +36,11 @@ def _load():
                 ) from None
             import logging
 
+            from scai.logs import quiet_transformers
+
             for name in ("sentence_transformers", "transformers"):
                 logging.getLogger(name).setLevel(logging.ERROR)
-            with contextlib.suppress(Exception):  # only quieter output; never fatal
-                from transformers.utils import logging as hf_logging
-
-                hf_logging.disable_progress_bar()
+            quiet_transformers()
             _model = SentenceTransformer(str(bundled.get_model_path()), device="cpu")
     return _model
 

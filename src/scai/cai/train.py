@@ -214,12 +214,10 @@ def _load(path: Path):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    import datasets
-    import transformers
+    from scai.logs import quiet_transformers
 
-    datasets.disable_progress_bars()  # per-example preprocessing bars; ours shows the steps
-    transformers.utils.logging.disable_progress_bar()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    quiet_transformers()  # no per-example preprocessing bars (ours shows the steps); warnings to log
     tok = AutoTokenizer.from_pretrained(str(path))
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token

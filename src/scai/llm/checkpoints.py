@@ -100,11 +100,12 @@ def embedded_checkpoint(name: str, target: Path | None = None) -> Path:
         if _complete(target):
             return target
         import torch
-        import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from scai.logs import quiet_transformers
+
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        transformers.utils.logging.disable_progress_bar()  # per-tensor bars; once, a minute
+        quiet_transformers()  # no per-tensor "de-quantizing" bars (once, a minute); warnings to log
         loaded = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name,
                                                       dtype=torch.float32)
         tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)

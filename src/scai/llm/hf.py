@@ -194,10 +194,11 @@ class HFBackend(Backend):
         with _REGISTRY_LOCK:
             if key not in _LOADED:
                 import torch
-                import transformers
                 from transformers import AutoModelForCausalLM, AutoTokenizer
 
-                transformers.utils.logging.disable_progress_bar()  # "Loading weights" per call
+                from scai.logs import quiet_transformers
+
+                quiet_transformers()  # no "Loading weights" bar per call; warnings to the log
                 tok = AutoTokenizer.from_pretrained(key)
                 model = AutoModelForCausalLM.from_pretrained(key, dtype=torch.float32)
                 if torch.cuda.is_available():

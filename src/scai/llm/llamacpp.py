@@ -79,6 +79,9 @@ def load_llama(path: Path, n_ctx: int) -> tuple[Any, threading.Lock]:
                 raise ModelUnavailable(
                     "the local backend needs llama-cpp-python: pip install llama-cpp-python"
                 ) from exc
+            from scai.logs import quiet_llama
+
+            quiet_llama()  # its log lines to scai's log, not over the progress bars
             # Prompt evaluation too: llama.cpp's default batch threads = every core, so
             # two workers of one thread each would otherwise fight over the cores.
             threads = int(os.environ.get("SCAI_THREADS", "0")) or max(1, os.cpu_count() or 1)
