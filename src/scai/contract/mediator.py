@@ -225,7 +225,8 @@ class MediatorLearner(MetaLearner):
         if len(candidates) < 2:
             return ctx.constitution.model_copy(update={
                 "epoch": e + 1, "source": "kept", "rationale": "kept the previous principle: "
-                f"{len(candidates)} usable candidate(s); " + "; ".join(problems)})
+                f"{len(candidates)} distinct usable candidate(s) of {cfg.candidates} drafted"
+                + "".join(f"; {p}" for p in problems)})
         ranked = await asyncio.gather(*(self.rank(e, m, candidates) for m in members))
         profile = [r for r, _ in ranked]
         scripted = all(m.ideal is not None for m in members)
