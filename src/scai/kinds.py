@@ -26,7 +26,7 @@ from scai.errors import ConfigError
 # The modules that declare kinds (`KINDS = [...]`), in the order their commands are registered.
 FEATURES: tuple[str, ...] = (
     "scai.converse.kind", "scai.contract.kind", "scai.cai.kind", "scai.sweep.kind",
-    "scai.supervise.kind", "scai.judges.kind", "scai.ui.kind",
+    "scai.supervise.kind", "scai.supervise.audit.kind", "scai.judges.kind", "scai.ui.kind",
 )
 
 
