@@ -4,7 +4,7 @@ The assistant keeps one constitution per *slot* (as many as the society has grou
 (router.py) says which slot each user is in. Facing a user, the assistant follows that slot's
 constitution. After each epoch the learner runs once per slot, on that slot's view of every
 episode so far (`slot_view`: the games where a user of the slot acted, another slot's user's
-actions hidden), with its own step keys (`grp:{slot}|...`) and seed. Events: each slot's
+actions hidden), with its own step keys (`grp:{slot}|...`). Events: each slot's
 constitution `c{epoch}@{slot}`, the combined constitution `c{epoch}` (one line per slot), the
 routing `r{epoch}`; a resumed run replays all three. Per-group metrics (`group_share:G`,
 `group_norm:G`, `group_gap:G`, `group_utility:G`) are read by true group, in either mode.
@@ -29,7 +29,6 @@ from scai.contract.router import Route, observed_route, oracle_route, route_key
 from scai.contract.steps import Caller
 from scai.contract.tasks import Task
 from scai.contract.tasks.society import group_label
-from scai.steps import derive_seed
 from scai.store import Run
 
 GROUP_METRICS = ("group_share", "group_norm", "group_gap", "group_utility")
@@ -165,7 +164,9 @@ def slot_view(ep: Episode, members: set[str]) -> Episode | None:
 
 @dataclass
 class SlotCaller(Caller):
-    """The run's step maker for one slot's learner: its keys prefixed, its seed its own."""
+    """The run's step maker for one slot's learner: its keys prefixed `grp:{slot}|`, so no two
+    slots share a logged step. The seed stays the run's: what a learner draws from it alone
+    (a scripted mediator member's ideal) is the same person in every slot and arm."""
 
     prefix: str = ""
 
@@ -181,14 +182,18 @@ class SlotCaller(Caller):
 
 def slot_caller(steps: Caller, slot: str) -> SlotCaller:
     """`steps` for one slot (shares the pool, the log and the counters)."""
-    return SlotCaller(steps.pool, steps.log, derive_seed(steps.seed, f"group|{slot}"),
-                      steps.params, steps.counts, prefix=f"grp:{slot}")
+    return SlotCaller(steps.pool, steps.log, steps.seed, steps.params, steps.counts,
+                      prefix=f"grp:{slot}")
 
 
-def slot_task(task: Task, steps: Caller) -> Task:
-    """The game seen through one slot's step maker (the bayes learner's scoring calls)."""
+def slot_task(task: Task, steps: Caller, members: set[str]) -> Task:
+    """The game as one slot's learner sees it: scored through the slot's step maker (bayes),
+    seating only the slot's users beside the assistant (a mediator's deliberating members)."""
     view = copy.copy(task)
     view.table = replace(task.table, steps=steps)
+    if hasattr(task, "players"):
+        view.players = [p for p in task.players  # type: ignore[attr-defined]
+                        if p.kind == "flexible" or p.id in members]
     return view
 
 
@@ -272,7 +277,11 @@ class GroupLoop:
                 return slot, self.done_cons.get(key) or self.current[slot]
             members = {u for u, s in nxt.slots.items() if s == slot}
             views = [v for e in episodes if (v := slot_view(e, members))]
-            view = slot_task(self.task, self.callers[slot])
+            if not members or not views:  # nobody to learn from: the slot keeps its text
+                return slot, self.current[slot].model_copy(update={
+                    "epoch": epoch + 1, "source": "kept",
+                    "rationale": "no user routed to this slot has acted yet"})
+            view = slot_task(self.task, self.callers[slot], members)
             ctx = learning_context(view, self.config.memory, self.config.seed, epoch,
                                    self.current[slot], self.history[slot], views)
             return slot, await self.learners[slot].learn(ctx)
