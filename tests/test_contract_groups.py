@@ -103,6 +103,15 @@ def test_per_group_oracle_learns_one_constitution_per_group(tmp_path, mirror):
     assert saved["shared"]["run_id"] == base.run_id
     summary = (out / "summary.md").read_text()
     assert "Per-group constitutions" in summary and "shared: gap" in summary
+    # The dashboard's page of the run draws the per-group curves and the router.
+    from scai.report.blocks import Figure
+    from scai.report.contract import contract_blocks
+    from scai.report.reader import StoreReader
+
+    reader = StoreReader(tmp_path / "runs")
+    figures = [b.name for b in contract_blocks(reader, reader.load(r.run_id))
+               if isinstance(b, Figure)]
+    assert {"group_share", "group_gap", "routing"} <= set(figures)
 
 
 def test_a_resumed_per_group_run_replays_routes_and_constitutions(tmp_path, mirror):
