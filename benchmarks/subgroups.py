@@ -9,14 +9,16 @@ runs three arms on the same society and schedule:
 - shared: one constitution for everyone (the oracle run's `groups.baseline` arm);
 - per-group, observed router: the groups inferred each epoch from what the users said and did.
 
-Read-outs per group and arm, at the last epoch: the *sampled* gap (|share the assistant offered
-the group's users - share the group's users offered|, from the games) and the *exact* gap
+Read-outs per group and arm: the *sampled* gap (|share the assistant offered the group's users -
+share the group's users offered|, from the games of the last epoch in which the assistant
+offered to that group) and the *exact* gap of the last epoch's constitution
 (|expected share of the constitution the group faced - the group's scripted norm 0.1 / 0.9|,
 from the model's log-probabilities of every offer 0..100 dollars, no sampling noise); the
 observed router's accuracy per epoch. Mean and 95% CI over seeds; target: each group's gap
 <= 0.15 under the oracle router. Fresh cache: every call is real.
 
     python benchmarks/subgroups.py --seeds 10 --epochs 3 --workers 2
+    python benchmarks/subgroups.py --report-only     # the tables from the rows finished so far
 """
 
 from __future__ import annotations
@@ -47,7 +49,8 @@ task:
   pairs: {{mixed: {mixed}, fixed_fixed: {fixed_fixed}}}
   amount: [20, 100]
   prior: fair
-learner: {{type: bayes, temperature: 0.7, proposals: {proposals}, max_tokens: 120}}
+learner: {{type: bayes, temperature: 0.7, proposals: {proposals}, decisions: {decisions},
+           max_tokens: 120}}
 groups: {{mode: per_group, router: {router}, baseline: {baseline}}}
 """
 NORMS = {"selfish": 0.1, "altruistic": 0.9}  # the scripted offer ranges' midpoints
@@ -75,9 +78,13 @@ def arm_row(config, run, faced) -> dict:
         c = faced(last, g)
         exact = exact_share(config, c, f"bench|{c.text()}")
         top = max(c.posterior, key=lambda p: p.probability).principle if c.posterior else None
-        out[g] = {"sampled_gap": last.metrics.get(f"group_gap:{g}"),
-                  "sampled_share": last.metrics.get(f"group_share:{g}"),
-                  "users_share": last.metrics.get(f"group_norm:{g}"),
+        # sampled: the last epoch in which the assistant offered to the group's users
+        offered = [e for e in run.epochs if e.metrics.get(f"group_share:{g}") is not None]
+        m = offered[-1].metrics if offered else {}
+        out[g] = {"sampled_gap": m.get(f"group_gap:{g}"),
+                  "sampled_share": m.get(f"group_share:{g}"),
+                  "sampled_epoch": offered[-1].epoch if offered else None,
+                  "users_share": m.get(f"group_norm:{g}"),
                   "exact_share": exact, "exact_gap": abs(exact - norm),
                   "constitution": c.text(), "source": c.source, "map": top,
                   "map_is_prior": None if top is None else top == priors[g]}
@@ -127,9 +134,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--first-seed", type=int, default=2000)
     ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--mixed", type=int, default=8, help="mixed games per epoch")
+    ap.add_argument("--mixed", type=int, default=6, help="mixed games per epoch")
     ap.add_argument("--fixed-fixed", type=int, default=4, help="user-user games per epoch")
     ap.add_argument("--proposals", type=int, default=2, help="bayes: principles proposed a learn")
+    ap.add_argument("--decisions", type=int, default=0,
+                    help="bayes: distinct offers whose decisions count (0: both scripted groups "
+                    "accept every offer, so decisions carry no group signal)")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rebuild --out and the tables from the rows finished so far")
     ap.add_argument("--model", default="local:gemma-270m")
     ap.add_argument("--routers", nargs="+", default=["oracle", "observed"],
                     choices=["oracle", "observed"])
@@ -140,8 +152,8 @@ def main() -> None:
     os.environ["SCAI_CACHE_DIR"] = str(work / "cache")  # a fresh cache: every call is real
     # Seed-major order: stopped early, both routers have (nearly) the same seeds.
     jobs = [dict(router=router, seed=seed, epochs=args.epochs, mixed=args.mixed,
-                 fixed_fixed=args.fixed_fixed, proposals=args.proposals, model=args.model,
-                 work=str(work))
+                 fixed_fixed=args.fixed_fixed, proposals=args.proposals,
+                 decisions=args.decisions, model=args.model, work=str(work))
             for seed in range(args.first_seed, args.first_seed + args.seeds)
             for router in args.routers]
     # Rows are appended as they finish; a rerun with the same --out skips the finished jobs.
@@ -150,7 +162,8 @@ def main() -> None:
     rows = [json.loads(line) for line in done_path.read_text().splitlines()] \
         if done_path.exists() else []
     finished = {(r["router"], r["seed"]) for r in rows}
-    todo = [j for j in jobs if (j["router"], j["seed"]) not in finished]
+    todo = [] if args.report_only else \
+        [j for j in jobs if (j["router"], j["seed"]) not in finished]
     start = time.perf_counter()
     threads = max(1, (os.cpu_count() or 2) // args.workers)
     with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(threads,)) as pool, \
@@ -166,9 +179,11 @@ def main() -> None:
                   f"routing {row['routing_accuracy']} ({row['wall_s']:.0f} s)", file=sys.stderr)
     wall = time.perf_counter() - start  # this invocation only (a resumed run says so)
     settings = {k: getattr(args, k) for k in ("epochs", "mixed", "fixed_fixed", "proposals",
-                                              "model")}
-    args.out.write_text(json.dumps({"wall_s": wall, **settings, "rows": rows}, indent=1),
-                        encoding="utf-8")
+                                              "decisions", "model")}
+    payload = {"wall_s": None if args.report_only else wall, **settings, "rows": rows}
+    if args.report_only:
+        payload["note"] = "rebuilt from the rows finished before the run was stopped"
+    args.out.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     print(report(rows, settings))
 
 
@@ -199,6 +214,13 @@ def report(rows: list[dict], settings: dict) -> str:
                     f"{mean_ci([c[g]['sampled_gap'] for c in cells]).fmt(3)} | "
                     f"{mean_ci([c[g]['exact_share'] for c in cells]).fmt(3)} ({norm}) | "
                     f"{hits}/{len(maps)} |")
+    for router in ("oracle", "observed"):
+        cells = [r["per_group"] for r in rows if r["router"] == router]
+        if cells:
+            apart = sum(c["selfish"]["constitution"] != c["altruistic"]["constitution"]
+                        for c in cells)
+            out.append(f"\n{router}: the two groups ended with different constitutions in "
+                       f"{apart}/{len(cells)} seeds.")
     obs = [r for r in rows if r["router"] == "observed"]
     if obs:
         n = max(len(r["routing_accuracy"]) for r in obs)
