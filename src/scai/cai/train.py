@@ -16,11 +16,12 @@ import csv
 import hashlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_serializer
 
 from scai.cai.generate import PreferencePair, SFTExample
 from scai.config import ConfigModel
@@ -53,6 +54,16 @@ class TrainSettings(ConfigModel):
     lora: bool = Field(False, description="Train LoRA adapters (PEFT) instead of all weights.")
     lora_r: int = Field(8, ge=1, le=1024)
     lora_alpha: int = Field(16, ge=1, le=4096)
+    report_to: list[Literal["tensorboard", "wandb"]] = Field(
+        default_factory=list, description="Trackers TRL reports every step to (needs "
+        "scai[tracking] or wandb); TensorBoard files go to OUT/logs/<stage> beside the checkpoints.")
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: Callable[[Any], dict[str, Any]]) -> dict[str, Any]:
+        data = handler(self)
+        if not self.report_to:  # a config without trackers dumps (and hashes) as before
+            data.pop("report_to", None)
+        return data
 
 
 class StepRecord(BaseModel):
@@ -74,7 +85,7 @@ class StageResult(BaseModel):
     reference_frozen: bool | None = None
 
 
-def _require_trl() -> None:
+def _require_trl(settings: TrainSettings) -> None:
     try:
         import peft  # noqa: F401
         import torch  # noqa: F401
@@ -82,6 +93,14 @@ def _require_trl() -> None:
     except ImportError as exc:
         raise ModelUnavailable("training needs torch, transformers, trl and peft: "
                                "pip install 'scai[train]'") from exc
+    for tracker, package, extra in (("tensorboard", "tensorboard", "scai[tracking]"),
+                                    ("wandb", "wandb", "wandb")):
+        if tracker in settings.report_to:
+            try:
+                __import__(package)
+            except ImportError as exc:
+                raise ModelUnavailable(f"train.report_to {tracker} needs the {package} package: "
+                                       f"pip install '{extra}'") from exc
 
 
 def fingerprint(model: Any) -> str:
@@ -132,10 +151,34 @@ def _common_args(settings: TrainSettings, steps: int, lr: float, out: Path, seed
 
     return dict(
         output_dir=str(out / "trainer"), max_steps=steps, per_device_train_batch_size=settings.batch_size,
-        learning_rate=lr, logging_steps=1, save_strategy="no", report_to=[], seed=seed,
+        learning_rate=lr, logging_steps=1, save_strategy="no", report_to=list(settings.report_to),
+        seed=seed,
         bf16=False, fp16=False, use_cpu=not torch.cuda.is_available(), max_length=settings.max_length,
         disable_tqdm=True, dataloader_num_workers=0, **{_checkpointing_key(): False},
     )
+
+
+@contextmanager
+def _tracking(trainer: Any, settings: TrainSettings, logs: Path) -> Iterator[None]:
+    """Trackers log under `logs` (the run's folder, not ./runs or ./wandb): TensorBoard through
+    transformers' own callback given a writer there (transformers 5 has no `logging_dir`), W&B
+    through WANDB_DIR unless the user set it."""
+    if "tensorboard" in settings.report_to:
+        from torch.utils.tensorboard import SummaryWriter
+        from transformers.integrations import TensorBoardCallback
+
+        for cb in trainer.callback_handler.callbacks:
+            if isinstance(cb, TensorBoardCallback) and cb.tb_writer is None:
+                cb.tb_writer = SummaryWriter(log_dir=str(logs))
+    wandb_dir = "wandb" in settings.report_to and "WANDB_DIR" not in os.environ
+    if wandb_dir:
+        logs.mkdir(parents=True, exist_ok=True)
+        os.environ["WANDB_DIR"] = str(logs)
+    try:
+        yield
+    finally:
+        if wandb_dir:
+            os.environ.pop("WANDB_DIR", None)
 
 
 def _quiet(trainer: Any) -> None:
@@ -228,7 +271,7 @@ def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, o
               seed: int = 0, progress: bool = True, stage: str = "sft") -> StageResult:
     """Supervised fine-tuning on (prompt -> answer) chats for `settings.sft_steps` steps; saves
     `out/<stage>` (stage 0 on demonstrations is this under the name `sft0`)."""
-    _require_trl()
+    _require_trl(settings)
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
@@ -249,7 +292,8 @@ def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, o
                              peft_config=_peft(settings), callbacks=[_callback(stage, records, advance)])
         _quiet(trainer)
         if settings.sft_steps:
-            trainer.train()
+            with _tracking(trainer, settings, out / "logs" / stage):
+                trainer.train()
     path = _save(trainer.model, tok, out / stage, prompting)
     return StageResult(stage=stage, checkpoint=str(path), steps=records,
                        seconds=time.perf_counter() - start, examples=len(examples))
@@ -258,7 +302,7 @@ def train_sft(base: Path, examples: list[SFTExample], settings: TrainSettings, o
 def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSettings, out: Path,
               *, seed: int = 0, progress: bool = True) -> StageResult:
     """DPO on (prompt, chosen = revision, rejected = original) against a frozen reference."""
-    _require_trl()
+    _require_trl(settings)
     from datasets import Dataset
     from trl import DPOConfig
 
@@ -289,7 +333,8 @@ def train_dpo(start_from: Path, pairs: list[PreferencePair], settings: TrainSett
         reference = trainer.ref_model if ref is not None else None
         before = fingerprint(reference) if reference is not None else None
         if settings.dpo_steps:
-            trainer.train()
+            with _tracking(trainer, settings, out / "logs" / "dpo"):
+                trainer.train()
         frozen = fingerprint(reference) == before if reference is not None else True
     if not frozen:
         raise ScaiError("DPO: the reference model changed during training; results discarded")
