@@ -77,17 +77,39 @@ def runs_show(
                   highlight=False)
 
 
+EVENT_FORMATS = ("jsonl", "parquet", "csv")
+DIR_FORMATS = ("tensorboard", "hf-dataset", "dataset-parquet", "dataset-jsonl")
+
+
 def runs_export(
     run: str = typer.Argument(..., help="Run id, unique prefix, or `latest`."),
-    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl, parquet or csv."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Output file."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="Events (one row each): jsonl, "
+                            "parquet, csv. Metrics: tensorboard. Data (pairs, SFT, episodes, "
+                            "transcripts): hf-dataset, dataset-parquet, dataset-jsonl."),
+    output: Path | None = typer.Option(None, "--output", "--out", "-o",
+                                       help="Output file (events) or folder (the others)."),
     runs_dir: Path | None = RunsDir,
 ) -> None:
-    """Write a run's events as JSONL, Parquet or CSV (one row per event)."""
+    """Write a run's events (JSONL, Parquet, CSV), its metrics as TensorBoard event files, or its
+    data as a Hugging Face dataset (Parquet/JSONL) with a dataset card."""
+    if fmt not in EVENT_FORMATS + DIR_FORMATS:
+        raise ConfigError(f"--format {fmt!r}: use jsonl, parquet or csv (events), tensorboard, "
+                          "hf-dataset, dataset-parquet or dataset-jsonl")
+    if fmt == "tensorboard":
+        from scai.export import export_tensorboard
+
+        path = export_tensorboard(runs_dir, run, output)
+        out.print(f"wrote {path} (view: tensorboard --logdir {path})")
+        return
+    if fmt in DIR_FORMATS:
+        from scai.export import export_dataset
+
+        path, tables = export_dataset(runs_dir, run, fmt, output)  # type: ignore[arg-type]
+        counts = ", ".join(f"{t.name} {t.table.num_rows} rows" for t in tables)
+        out.print(f"wrote {path} ({counts}; card: {path / 'README.md'})")
+        return
     from scai.store import export_run
 
-    if fmt not in ("jsonl", "parquet", "csv"):
-        raise ConfigError(f"--format {fmt!r}: use jsonl, parquet or csv")
     path = export_run(open_store(runs_dir), run, fmt, output)  # type: ignore[arg-type]
     out.print(f"wrote {path}")
 
