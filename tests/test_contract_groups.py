@@ -114,8 +114,10 @@ def test_per_group_oracle_learns_one_constitution_per_group(tmp_path, mirror):
     assert {"group_share", "group_gap", "routing"} <= set(figures)
 
 
-def test_a_resumed_per_group_run_replays_routes_and_constitutions(tmp_path, mirror):
-    cfg = config(tmp_path, "{mode: per_group, router: observed, baseline: false}")
+@pytest.mark.parametrize("groups", ["{mode: per_group, router: observed, baseline: false}",
+                                    "{mode: per_group, router: oracle, baseline: true}"])
+def test_a_resumed_per_group_run_replays_routes_and_constitutions(tmp_path, mirror, groups):
+    cfg = config(tmp_path, groups)
     store = RunStore(tmp_path / "runs")
     first = simulate(cfg, store, out_dir=tmp_path / "a", progress=False, backend=Follows())
     backend = Follows()
@@ -126,6 +128,9 @@ def test_a_resumed_per_group_run_replays_routes_and_constitutions(tmp_path, mirr
     assert [e.route for e in a.epochs] == [e.route for e in b.epochs]
     assert [e.groups for e in a.epochs] == [e.groups for e in b.epochs]
     assert len(store.events(a.run_id, "route")) == 3
+    if a.baseline is not None:  # the shared arm is resumed too, not started again
+        assert b.baseline.run_id == a.baseline.run_id and b.baseline.episodes_run == 0
+        assert len([r for r in store.list_runs() if r.name == "groups-shared"]) == 1
 
 
 @pytest.mark.embedder
