@@ -170,3 +170,17 @@ def test_kinds_without_a_dataset_say_so(tmp_path):
     done = scai("runs", "export", run.id, "--format", "dataset-parquet")
     assert done.returncode == 2 and "dataset export knows cai, contract, converse" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.model
+def test_a_real_conversation_exports_and_reloads(tmp_path):
+    """The embedded model speaks; what it said comes back from the exported Parquet file."""
+    result = run_converse(load_config(converse_scenario(tmp_path, rounds=1, judges="")),
+                          RunStore(), runs=1, out_dir=tmp_path / "conv", progress=False)
+    run_id = result.runs[0].run_id
+    out, tables = export_dataset(None, run_id, "dataset-parquet", tmp_path / "pq")
+    rows = datasets.load_dataset("parquet", data_files=str(out / "statements.parquet"))["train"]
+    transcript = json.loads((tmp_path / "conv" / "transcript.json").read_text())
+    said = [s["content"] for s in transcript["statements"]]
+    assert len(rows) == tables[0].table.num_rows >= 2 and rows["content"][:len(said)] == said
+    assert "`local`" in (out / "README.md").read_text()
