@@ -13,7 +13,7 @@ from scai.contract.result import RunResult, SimulationResult, aggregate
 from scai.contract.tasks import task_for
 from scai.report.blocks import Page
 from scai.report.contract import constitutions_page, summary_page
-from scai.report.contract_groups import group_names, groups_blocks, groups_figure
+from scai.report.contract_groups import group_names, groups_blocks, groups_figure, slot_blocks
 from scai.report.export import write_files
 from scai.report.mediation import aggregate_fields, mediation_section, run_mediations
 
@@ -23,7 +23,9 @@ def write_run(config: ContractConfig, result: RunResult, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     cons = [r.constitution.model_dump() for r in result.epochs]
     (out / "constitutions.json").write_text(json.dumps(cons, indent=2), encoding="utf-8")
-    write_files(constitutions_page(config.name, result), out, markdown="constitutions.md")
+    page = constitutions_page(config.name, result)
+    page.blocks += slot_blocks(result, config.name)
+    write_files(page, out, markdown="constitutions.md")
     (out / "metrics.json").write_text(json.dumps(
         [{"epoch": r.epoch, **r.metrics} for r in result.epochs], indent=2), encoding="utf-8")
     if group_names([result]):

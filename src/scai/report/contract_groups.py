@@ -11,6 +11,7 @@ from __future__ import annotations
 from scai.contract.result import RunResult, SimulationResult
 from scai.report.blocks import Block, Figure, Heading, Markdown, Table
 from scai.report.figures import COLOURS, pyplot
+from scai.report.posterior import posterior_figure, posterior_table
 from scai.stats import Estimate, mean_ci
 
 FINAL = (("norm", "group_norm"), ("share", "group_share"), ("gap", "group_gap"),
@@ -122,4 +123,26 @@ def groups_blocks(sim: SimulationResult) -> list[Block]:
             f"- seed {r.seed}, {slot}: {c.text()}" for r in finals
             for slot, c in (r.epochs[-1].groups or {}).items())))
     blocks.append(groups_figure(runs, sim.name))
+    return blocks
+
+
+def slot_blocks(result: RunResult, name: str) -> list[Block]:
+    """constitutions.md's per-group part: each slot's constitution by epoch, with the learner's
+    rationale, its posterior (bayes) and `posterior-SLOT.png`."""
+    slots = sorted({s for e in result.epochs for s in (e.groups or {})})
+    blocks: list[Block] = []
+    for slot in slots:
+        cons = [e.groups[slot] for e in result.epochs if e.groups and slot in e.groups]
+        blocks.append(Heading(f"Group slot {slot}"))
+        for e, c in zip((e for e in result.epochs if e.groups and slot in e.groups), cons):
+            blocks.append(Markdown(f"**Epoch {e.epoch} ({c.source}):** {c.text()}"))
+            if c.rationale:
+                blocks.append(Markdown(f"*Rationale:* {c.rationale}"))
+            if c.posterior:
+                blocks.append(posterior_table(c, 5))
+        figure = posterior_figure([c.model_copy(update={"epoch": i}) for i, c in
+                                   enumerate(cons)], f"{name} · {slot}")
+        if figure is not None:
+            figure.name = f"posterior-{slot}"
+            blocks.append(figure)
     return blocks
