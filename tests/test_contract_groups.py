@@ -103,6 +103,7 @@ def test_per_group_oracle_learns_one_constitution_per_group(tmp_path, mirror):
     assert saved["shared"]["run_id"] == base.run_id
     summary = (out / "summary.md").read_text()
     assert "Per-group constitutions" in summary and "shared: gap" in summary
+    assert "## Group slot selfish" in (out / "constitutions.md").read_text()
     # The dashboard's page of the run draws the per-group curves and the router.
     from scai.report.blocks import Figure
     from scai.report.contract import contract_blocks
