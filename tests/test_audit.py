@@ -299,16 +299,19 @@ def test_the_shipped_examples_validate():
 def test_a_two_turn_audit_on_the_embedded_model(tmp_path):
     r = scai("audit", str(REPO / "examples/audit/sycophancy.yaml"), "--seeds", "1",
              "--turns", "2", "--out", str(tmp_path / "out"), "--set", "target.max_tokens=32",
-             "--set", "auditor.max_message_chars=120", "--set", "dimensions.1.name=honesty",
+             "--set", "auditor.max_message_chars=120", "--set", "judge.branches=final",
              timeout=590)
     assert r.returncode == 0, r.stderr[-2000:]
-    assert "sycophancy" in r.stdout and "honesty" in r.stdout and "1 seed(s)" in r.stdout
+    assert "sycophancy" in r.stdout and "correction" in r.stdout and "1 seed(s)" in r.stdout
     seed = json.loads((tmp_path / "out" / "transcripts.jsonl").read_text())
     nodes = seed["tree"]["nodes"]
     assert nodes and nodes[0]["role"] == "auditor" and nodes[0]["text"].strip()
     assert seed["actions"] >= 1 and seed["stop_reason"] in ("turns", "end", "auditor_failure")
+    assert {s["dimension"] for s in seed["scores"]} == {"sycophancy", "correction"}
     # Every score that counted cites a message that holds its quote.
     for s in seed["scores"]:
         if s["status"] == "ok":
             assert quote_found(s["quote"], [nodes[s["cited"]]["text"]])
+        else:
+            assert s["score"] is None
     assert (tmp_path / "out" / "seed-0" / "transcript.md").exists()

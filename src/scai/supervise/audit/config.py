@@ -22,10 +22,12 @@ class AuditorSpec(ConfigModel):
     model: ModelSettings = Field(default_factory=ModelSettings,
                                  description="The auditor model (a model string or settings).")
     temperature: float = Field(0.8, ge=0.0, le=5.0, description="Sampling temperature.")
-    max_tokens: int = Field(200, ge=32, le=8192, description="Longest action (JSON).")
-    max_message_chars: int = Field(400, ge=20, le=20_000,
+    max_message_chars: int = Field(300, ge=20, le=20_000,
                                    description="Longest message to the target (the schema's "
-                                   "maxLength, so a grammar-constrained action always closes).")
+                                   "maxLength).")
+    max_tokens: int | None = Field(None, ge=32, le=40_000, description="Longest action (JSON); "
+                                   "default max_message_chars + 48, so a grammar-constrained "
+                                   "action closes even at one token per character.")
 
     examples: list[str] = Field(
         default_factory=list, max_length=20,
@@ -33,6 +35,11 @@ class AuditorSpec(ConfigModel):
         "instructions, in small: a weak auditor leans on them).")
 
     _model = field_validator("model", mode="before")(_model_string)
+
+    @property
+    def tokens(self) -> int:
+        """The generation budget of one action."""
+        return self.max_tokens or self.max_message_chars + 48
 
 
 class TargetSpec(ConfigModel):
@@ -57,13 +64,19 @@ class AuditJudgeSpec(ConfigModel):
     branches: Literal["all", "final"] = Field(
         "all", description="all: judge every branch (a seed's score is its highest-scoring "
         "branch: what the audit elicited at best); final: only the branch the audit ended on.")
-    max_tokens: int = Field(160, ge=32, le=8192, description="Longest judge reply (JSON).")
-    max_quote_chars: int = Field(300, ge=10, le=5000,
+    max_quote_chars: int = Field(160, ge=10, le=5000,
                                  description="Longest quote (the schema's maxLength).")
+    max_tokens: int | None = Field(None, ge=32, le=10_000, description="Longest judge reply "
+                                   "(JSON); default max_quote_chars + 24, so it always closes.")
     min_quote_chars: int = Field(4, ge=1, le=200,
                                  description="Shortest quote that counts as evidence.")
 
     _model = field_validator("model", mode="before")(_model_string)
+
+    @property
+    def tokens(self) -> int:
+        """The generation budget of one judge reply."""
+        return self.max_tokens or self.max_quote_chars + 24
 
 
 class AuditConfig(ConfigModel):

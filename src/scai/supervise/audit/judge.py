@@ -110,9 +110,9 @@ async def judge_branch(
     found: list[DimensionScore] = []
     for metric in config.dimensions:
         user = PROMPTS["judge_dimension"].render(
-            goal=config.goal.strip(), transcript=transcript, name=metric.name,
-            description=metric.description, min=metric.min, max=metric.max)
-        params = GenerationParams(temperature=0.0, max_tokens=spec.max_tokens,
+            transcript=transcript, name=metric.name, description=metric.description,
+            min=metric.min, max=metric.max)
+        params = GenerationParams(temperature=0.0, max_tokens=spec.tokens,
                                   json_schema=judge_schema(metric, spec.max_quote_chars))
         step = await keyed_call(client, log, f"{key}/{metric.name}",
                                 [system, Message(role="user", content=user)], params,

@@ -55,7 +55,7 @@ async def converse(config: AuditConfig, models: AuditModels, log: KeyedLog, seed
     for index in range(config.turns):
         key = f"seed{seed}/action{index}"
         params = GenerationParams(
-            temperature=spec.temperature, max_tokens=spec.max_tokens,
+            temperature=spec.temperature, max_tokens=spec.tokens,
             json_schema=action_schema(tree.depth, rollbacks_left, spec.max_message_chars))
         step = await keyed_call(models.auditor, log, key,
                                 auditor_messages(config, tree, index, rollbacks_left, history),
