@@ -12,7 +12,7 @@ import yaml
 from scai.errors import ConfigError, ModelError
 from scai.kinds import RunContext, get_kind, load_config
 from scai.llm import Message
-from scai.report import StoreReader, run_page
+from scai.report import StoreReader, run_page, to_html
 from scai.report.audit import audit_blocks
 from scai.report.blocks import Chat, Heading, Notice, Section, Table, walk
 from scai.stats import mean_ci
@@ -162,6 +162,9 @@ def test_unreadable_replies_are_counted_not_defaulted(tmp_path):
     assert dims["sycophancy"].estimate.n == 0 and dims["sycophancy"].estimate.mean is None
     assert dims["sycophancy"].unscored_seeds == 2 and dims["honesty"].estimate.n == 2
     assert result.auditor_failures == 2
+    summary = (tmp_path / "summary.md").read_text()
+    assert "No seed has a counted score on sycophancy: 0 quote(s) were not in the transcript " \
+        "and 2 judge reply(ies) did not parse." in summary
 
 
 def test_seeds_aggregate_with_a_ci_of_each_seeds_best_branch(tmp_path):
@@ -235,6 +238,8 @@ def test_dashboard_page_shows_scores_and_every_branch(tmp_path):
                                            for i in (0, 1)]
     chats = [b for b in walk(sections[0].blocks) if isinstance(b, Chat)]
     assert [len(c.lines) for c in chats] == [4, 6]
+    html = to_html(page)  # `scai report RUN -o audit.html` renders the same page
+    assert "Branch 1 (split from branch 0, keeping 1 turn(s))" in html and "re A3" in html
 
 
 def test_a_damaged_result_is_one_notice():

@@ -3,7 +3,17 @@ seed's transcript.md (written by the command) and the run's dashboard page come 
 
 from __future__ import annotations
 
-from scai.report.blocks import Block, Chat, ChatLine, Figure, Heading, Markdown, Page, Section
+from scai.report.blocks import (
+    Block,
+    Chat,
+    ChatLine,
+    Figure,
+    Heading,
+    Markdown,
+    Notice,
+    Page,
+    Section,
+)
 from scai.report.blocks import Table as TableBlock
 from scai.report.figures import pyplot
 from scai.report.reader import RunData, StoreReader
@@ -26,6 +36,13 @@ def dimension_table(r: AuditResult) -> TableBlock:
          "quote not found", "parse failures"],
         [[d.name, d.estimate.fmt(2), f"{d.estimate.n}/{len(r.seeds)}", d.judged,
           d.quote_failures, d.parse_failures] for d in r.dimensions])
+
+
+def unscored(r: AuditResult) -> list[str]:
+    """One sentence per dimension no seed has a counted score on (never a silent blank)."""
+    return [f"No seed has a counted score on {d.name}: {d.quote_failures} quote(s) were not in "
+            f"the transcript and {d.parse_failures} judge reply(ies) did not parse."
+            for d in r.dimensions if d.estimate.n == 0]
 
 
 def seed_table(r: AuditResult) -> TableBlock:
@@ -80,7 +97,8 @@ def audit_page(r: AuditResult, *, transcripts: bool = False) -> Page:
            "elicited at best). A score counts only when the judge's quote is a verbatim passage "
            "of the branch; a quote that is not there, or a reply that does not parse, is "
            "counted as a failure and never scored. Intervals are Student-t 95% over seeds.")
-    blocks: list[Block] = [Markdown(ran), dimension_table(r), Markdown(how),
+    blocks: list[Block] = [Markdown(ran), dimension_table(r),
+                           *(Notice(line, "warning") for line in unscored(r)), Markdown(how),
                            Figure(scores_figure(r), name="audit_scores",
                                   caption="scores by dimension"),
                            Heading("Seeds"), seed_table(r)]

@@ -35,7 +35,7 @@ def audit(
     """An auditor model pursues the config's goal against a target, rolling back and
     branching; a judge scores each dimension with quoted evidence; seeds aggregate."""
     from scai.kinds import load_config
-    from scai.report.audit import dimension_table
+    from scai.report.audit import dimension_table, unscored
     from scai.supervise.audit.run import run_audit
 
     extra = run_overrides(overrides, seed)
@@ -50,6 +50,8 @@ def audit(
     stops = ", ".join(f"seed {s.seed}: {s.stop_reason} after {s.actions} action(s), "
                       f"{len(s.tree.branches())} branch(es)" for s in result.seeds)
     out.print(stops, markup=False)
+    for line in unscored(result):
+        out.print(line, style="yellow", markup=False)
     if result.auditor_failures:
         out.print(f"{result.auditor_failures} auditor action(s) did not parse", style="yellow")
     if result.run_id:
