@@ -15,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 # What a test needs; `slow` is their union, so `-m "not slow"` and `-m "not model"` both select.
-NEEDS = ("model", "embedder", "ray", "browser", "train")
+NEEDS = ("model", "embedder", "ray", "browser", "train", "wheel")
 
 
 def pytest_collection_modifyitems(config, items):
