@@ -107,7 +107,7 @@ class AuditConfig(ConfigModel):
     _paths = field_validator("out")(resolve_path)
 
     @model_validator(mode="after")
-    def _unique_dimensions(self) -> AuditConfig:
+    def _fits(self) -> AuditConfig:
         names = [d.name for d in self.dimensions]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -33,10 +33,6 @@ class Branch(BaseModel):
     from_turn: int = 0  # the turns it shares with its parent branch
     nodes: list[Node]
 
-    @property
-    def turns(self) -> int:
-        return self.nodes[-1].turn if self.nodes else 0
-
     def text(self) -> str:
         """The branch as the judge reads it: one `[turn N] Role: text` block per message."""
         return "\n\n".join(f"[turn {n.turn}] {n.role.capitalize()}: {n.text}" for n in self.nodes)
