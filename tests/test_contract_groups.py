@@ -252,3 +252,5 @@ def test_the_ablation_sweeps_plan_every_run(name, runs):
             ("dollars",), ("favours",), ("hours of time",), ("doses of medicine",)}
     if name == "mixed-ratio":
         assert {r.config["groups"]["mode"] for r in plan.runs} == {"per_group"}
+        assert {tuple(g["weight"] for g in r.config["task"]["groups"]) for r in plan.runs} == {
+            (4, 1), (1, 1), (0.25, 1)}

@@ -120,7 +120,8 @@ def _plot(metric: str, params: list[str], done: list[RunRecord], out: Path) -> P
     fig, axes = plt.subplots(1, len(params), figsize=(4.2 * len(params), 3.4), squeeze=False)
     for ax, param in zip(axes[0], params, strict=True):
         others = [p for p in params if p != param]
-        xs = list(dict.fromkeys(r.params.get(param) for r in done))
+        # by their JSON: a swept value may be a list or a mapping (task.currencies, task.groups)
+        xs = list({json.dumps(r.params.get(param)): r.params.get(param) for r in done}.values())
         numeric = all(_is_number(x) for x in xs)
         xs = sorted(xs) if numeric else xs
         lines: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
