@@ -254,3 +254,18 @@ def test_the_ablation_sweeps_plan_every_run(name, runs):
         assert {r.config["groups"]["mode"] for r in plan.runs} == {"per_group"}
         assert {tuple(g["weight"] for g in r.config["task"]["groups"]) for r in plan.runs} == {
             (4, 1), (1, 1), (0.25, 1)}
+
+
+def test_a_sweep_over_list_values_reports_and_plots(tmp_path):
+    """The currencies sweep varies a list (`task.currencies`): the report still plots it."""
+    from scai.sweep import SweepDir, plan_sweep
+    from scai.sweep.report import write_report
+
+    plan = plan_sweep(load_config(REPO / "examples" / "contract" / "ablations" / "currencies.yaml"))
+    folder = SweepDir(tmp_path / "sw")
+    folder.save_plan(plan)
+    for i, spec in enumerate(plan.runs):
+        folder.record(spec, "done", metrics={"share_flexible": 0.1 * (i % 4)})
+    rep = write_report(folder.root)
+    assert rep.runs == 24 and [Path(p).name for p in rep.plots] == ["share_flexible.png"]
+    assert '["hours of time"]' in Path(rep.markdown).read_text()
