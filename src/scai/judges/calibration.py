@@ -1,7 +1,9 @@
-"""The judge calibration set: (prompt, reply) items with labels, split into dev and test.
+"""The judge calibration set: (prompt, reply) items with labels, split into dev and test, and the
+refusal classifier's training set (split `train`).
 
-Shipped as `scai/data/cai/calibration/items.jsonl` (its README says how the labels were decided);
-a user's own file in the same format works everywhere the shipped one does. Each item belongs to
+Shipped as `scai/data/cai/calibration/items.jsonl` and `train.jsonl` (the README beside them says
+how the labels were decided); a user's own file in the same format works everywhere the shipped
+one does. Each item belongs to
 a family, and a family fixes which CAI rubric judges it and which labels it carries.
 """
 
@@ -16,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from scai.datafiles import jsonl_rows, read_text
 from scai.errors import ConfigError
 
-Split = Literal["dev", "test"]
+Split = Literal["train", "dev", "test"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,23 @@ class CalibrationItem(BaseModel):
 def default_calibration_path() -> Path:
     """The shipped calibration set."""
     return Path(__file__).resolve().parent.parent / "data" / "cai" / "calibration" / "items.jsonl"
+
+
+def default_training_path() -> Path:
+    """The shipped training set of the refusal classifier."""
+    return default_calibration_path().with_name("train.jsonl")
+
+
+def load_training(path: Path | str | None = None) -> list[CalibrationItem]:
+    """The refusal classifier's training items (default: the shipped set): every one of split
+    `train` and labelled for refusal."""
+    where = Path(path) if path is not None else default_training_path()
+    items = load_calibration(where)
+    for item in items:
+        if item.split != "train" or "refused" not in item.labels:
+            raise ConfigError(f"{where}: {item.id}: training items are split train, family "
+                              "red_team or benign_scary")
+    return items
 
 
 def load_calibration(path: Path | str | None = None) -> list[CalibrationItem]:

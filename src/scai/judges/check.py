@@ -197,8 +197,9 @@ def _notes(judge: ItemJudge) -> list[str]:
             f"{family}.{label} {cut:.2f}" for (family, label), cut in sorted(judge.cuts.items()))]
     if isinstance(judge, ClassifierJudge):
         m = judge.model
-        return [(f"fitted on {m.trained_on} dev replies; L2 penalty {m.strength:g} chosen by "
-                 f"5-fold cross-validation on dev (CV accuracy {m.cv_accuracy:.2f})")]
+        return [(f"fitted on {m.trained_on} replies (the shipped training set and dev); L2 "
+                 f"penalty {m.strength:g} chosen by 5-fold cross-validation on them (CV "
+                 f"accuracy {m.cv_accuracy:.2f})")]
     return []
 
 
