@@ -113,11 +113,18 @@ def run(
                                       "prefix); give the same dataset and options."),
     no_cache: bool = NoCacheOpt,
     runs_dir: Path | None = RunsDir,
+    inspect_log: Path | None = typer.Option(None, "--inspect-log", help="Also write the run "
+                                            "as an Inspect AI log into this folder (`inspect "
+                                            "view` opens it; needs the inspect extra)."),
 ) -> None:
     """Score a model per subtask: accuracy with 95% CI, parse failures, chance level."""
     from scai.supervise.bench import default_seeds_path, load_items, run_benchmark
     from scai.supervise.bench.items import select
 
+    if inspect_log is not None:
+        from scai.inspect import require_inspect
+
+        require_inspect()  # before the run, not after it
     path = dataset or default_seeds_path()
     items = select(load_items(path), _subtasks(subtasks))
     r = run_benchmark(model, items, samples=samples, seed=seed, store=open_store(runs_dir),
@@ -131,6 +138,10 @@ def run(
     out.print(f"run {r.run_id} in {r.wall_s:.1f} s; results {r.out_dir}/results.json, "
               f"report {r.out_dir}/report.md, chart {r.out_dir}/bench_accuracy.png",
               markup=False)
+    if inspect_log is not None:
+        from scai.inspect.export import write_bench_log
+
+        out.print(f"Inspect log {write_bench_log(r, items, inspect_log)}", markup=False)
 
 
 def register(app: typer.Typer) -> None:
