@@ -72,8 +72,9 @@ def test_validation_filters_schema_duplicates_and_judge_disagreement(tmp_path):
     good = kept["own"].validation
     assert good.status == "kept" and good.agreement == 1.0 and good.label_confidence == 1.0
     counts = s.per_subtask
-    assert counts["own_vs_others"].model_dump() == {"input": 2, "near_duplicates": 1,
-                                                    "judge_rejected": 0, "kept": 1}
+    assert counts["own_vs_others"].model_dump() == {"input": 2, "structural": 0,
+                                                    "near_duplicates": 1, "judge_rejected": 0,
+                                                    "kept": 1}
     assert counts["change_events"].judge_rejected == 1 and s.judge_parse_failures["j2"] == 1
     summary = json.loads((tmp_path / "gen.summary.json").read_text())
     assert [e["line"] for e in summary["schema_errors"]] == [3, 4]

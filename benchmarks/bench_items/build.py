@@ -28,13 +28,14 @@ from scai.supervise.bench.items import (
     SUBTASKS,
     BenchItem,
     Provenance,
+    default_items_path,
     default_seeds_path,
     load_items,
     write_items,
 )
 
 HERE = Path(__file__).resolve().parent
-OUT = default_seeds_path().with_name("items.jsonl")
+OUT = default_items_path()
 PREFIX = {"own": "own_vs_others", "future": "current_vs_future", "event": "change_events",
           "predict": "change_prediction", "desire": "influence_desirability"}
 SEED = 19
@@ -104,18 +105,30 @@ def build() -> list[BenchItem]:
     return items
 
 
-def near_duplicate_pairs(items: list[BenchItem], threshold: float) -> list[tuple[str, str, float]]:
-    """Every pair (earlier id, later id, cosine) with cosine >= threshold."""
+def near_duplicate_pairs(items: list[BenchItem], threshold: float
+                         ) -> tuple[list[tuple[str, str, float]], dict]:
+    """Every pair (earlier id, later id, cosine) with cosine >= threshold, and how the highest
+    similarities are spread (pairs above 0.80/0.85/0.90, the closest five)."""
+    import numpy as np
+
     from scai.embed import embed
 
     vectors = embed([it.text_for_dedup() for it in items])
-    sims = vectors @ vectors.T
-    pairs = []
-    for i in range(len(items)):
-        for j in range(i + 1, len(items)):
-            if sims[i, j] >= threshold:
-                pairs.append((items[i].id, items[j].id, float(sims[i, j])))
-    return pairs
+    sims = np.triu(vectors @ vectors.T, k=1)
+    rows, cols = np.nonzero(sims >= min(threshold, 0.80))
+    found = sorted(((float(sims[i, j]), int(i), int(j)) for i, j in zip(rows, cols)), reverse=True)
+    pairs = [(items[i].id, items[j].id, s) for s, i, j in found if s >= threshold]
+    spread = {f">= {t}": sum(s >= t for s, _, _ in found) for t in (0.80, 0.85, 0.90)}
+    spread["closest"] = [{"a": items[i].id, "b": items[j].id, "cosine": round(s, 4)}
+                         for s, i, j in found[:5]]
+    return pairs, spread
+
+
+def _answer_is(pick, mc: list[BenchItem]) -> float:
+    """Share of multiple-choice items whose correct option has the length `pick` (max or min)."""
+    hits = sum(len(it.choices[LETTERS.index(it.answer)]) == pick(len(c) for c in it.choices)
+               for it in mc)
+    return round(hits / len(mc), 3) if mc else 0.0
 
 
 def balance(items: list[BenchItem]) -> dict:
@@ -127,17 +140,11 @@ def balance(items: list[BenchItem]) -> dict:
         letters = Counter(it.answer for it in mc)
         truths = Counter(it.answer for it in mine if it.kind == "statement")
 
-        def extreme(pick) -> float:
-            hits = 0
-            for it in mc:
-                lens = [len(c) for c in it.choices]
-                hits += lens[LETTERS.index(it.answer)] == pick(lens)
-            return round(hits / len(mc), 3) if mc else 0.0
-
         report[s] = {"items": len(mine), "choice": len(mc), "statement": len(mine) - len(mc),
                      "letters": {k: round(letters[k] / len(mc), 3) for k in "ABCD"},
                      "true": truths["true"], "false": truths["false"],
-                     "longest_is_answer": extreme(max), "shortest_is_answer": extreme(min)}
+                     "longest_is_answer": _answer_is(max, mc),
+                     "shortest_is_answer": _answer_is(min, mc)}
     return report
 
 
@@ -148,19 +155,22 @@ def main() -> None:
     args = parser.parse_args()
     items = build()
     dropped: list[tuple[str, str, float]] = []
+    spread: dict = {}
     if args.dedup:
-        pairs = near_duplicate_pairs(items, DEDUP_THRESHOLD)
+        pairs, spread = near_duplicate_pairs(items, DEDUP_THRESHOLD)
         gone: set[str] = set()
         for a, b, sim in pairs:
             if a not in gone and b not in gone:
                 gone.add(b)
                 dropped.append((a, b, sim))
         items = [it for it in items if it.id not in gone]
-        print(f"near-duplicate pairs >= {DEDUP_THRESHOLD}: {len(pairs)}; dropped {len(gone)}")
+        print(f"near-duplicate pairs >= {DEDUP_THRESHOLD}: {len(pairs)}; dropped {len(gone)}; "
+              f"similarity spread {json.dumps(spread)}")
         for a, b, sim in dropped:
             print(f"  drop {b} (cosine {sim:.3f} with {a})")
     write_items(args.out, items)
     stats = {"items": len(items), "dedup_threshold": DEDUP_THRESHOLD if args.dedup else None,
+             "similarity": spread if args.dedup else None,
              "dropped": [{"kept": a, "dropped": b, "cosine": round(s, 4)} for a, b, s in dropped],
              "per_subtask": balance(items)}
     (HERE / "build_report.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")

@@ -1,6 +1,6 @@
 """Reflectivity / value-stability probe benchmarks: items, generation, validation and scoring.
 
-    items = load_items(default_seeds_path())
+    items = load_items(default_items_path())   # 1,539 items; default_seeds_path(): the 110 seeds
     result = run_benchmark("local", items)
     result.per_subtask["own_vs_others"].mean
 
@@ -17,6 +17,7 @@ from scai.supervise.bench.items import (
     BenchItem,
     Provenance,
     Validation,
+    default_items_path,
     default_seeds_path,
     load_items,
     write_items,
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SUBTASKS", "SUBTASK_TITLES", "BenchItem", "BenchResult", "ItemAnswer", "Provenance", "Score",
-    "Validation", "answer_item", "default_seeds_path", "load_items", "run_benchmark", "score",
+    "Validation", "answer_item", "default_items_path", "default_seeds_path", "load_items", "run_benchmark", "score",
     "wilson", "write_items",
 ]
 

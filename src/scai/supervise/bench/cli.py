@@ -61,6 +61,8 @@ def validate(
                                          "SOURCE.kept.jsonl; rejected and summary beside)."),
     judges: str = typer.Option("local", "--judges", help="Comma-separated judge models; "
                                "'' skips judging."),
+    no_judges: bool = typer.Option(False, "--no-judges", help="Only the judge-free filters: "
+                                   "schema, structure, near-duplicates."),
     dedup_threshold: float = typer.Option(0.9, "--dedup-threshold", help="Cosine similarity "
                                           "at or above which an item is a near-duplicate."),
     min_agreement: float = typer.Option(1.0, "--min-agreement", help="Share of judges that "
@@ -73,12 +75,12 @@ def validate(
     no_cache: bool = NoCacheOpt,
     runs_dir: Path | None = RunsDir,
 ) -> None:
-    """Check schema, drop near-duplicates, keep items whose judges agree with the label."""
+    """Check schema and structure, drop near-duplicates, keep items the judges agree with."""
     from scai.supervise.bench import load_items
     from scai.supervise.bench.validate import validate_items
 
     reference = load_items(against) if against else None
-    s = validate_items(source, out=out_file, judges=judges.split(","),
+    s = validate_items(source, out=out_file, judges=[] if no_judges else judges.split(","),
                        dedup_threshold=dedup_threshold, min_agreement=min_agreement,
                        judge_samples=judge_samples, reference=reference, seed=seed,
                        cache=not no_cache, store=open_store(runs_dir))
@@ -87,8 +89,9 @@ def validate(
     if len(s.schema_errors) > SCHEMA_ERRORS_SHOWN:
         out.print(f"... and {len(s.schema_errors) - SCHEMA_ERRORS_SHOWN} more bad lines (see "
                   "the summary)")
-    print_table(["subtask", "input", "near-duplicates", "judge disagreed", "kept"],
-                [[name, str(c.input), str(c.near_duplicates), str(c.judge_rejected), str(c.kept)]
+    print_table(["subtask", "input", "structure", "near-duplicates", "judge disagreed", "kept"],
+                [[name, str(c.input), str(c.structural), str(c.near_duplicates),
+                  str(c.judge_rejected), str(c.kept)]
                  for name, c in s.per_subtask.items()])
     fails = ", ".join(f"{k} {v}" for k, v in s.judge_parse_failures.items())
     out.print(f"{s.lines} lines: {len(s.schema_errors)} schema errors, {s.kept} kept, "
@@ -100,7 +103,7 @@ def validate(
 
 def run(
     dataset: Path | None = typer.Argument(None, help="Items JSONL (default: the shipped "
-                                          "seed items)."),
+                                          "dataset, items.jsonl, 1,500+ items)."),
     model: str = typer.Option("local", "--model", "-m", help="The model under test."),
     samples: int = typer.Option(1, "--samples", "-k", min=1, max=64,
                                 help="Answers per item (>1: temperature 0.7)."),

@@ -32,6 +32,7 @@ from scai.supervise.bench.items import (
     check_lines,
     content_id,
     now_iso,
+    structural_problems,
     write_items,
 )
 
@@ -53,13 +54,6 @@ STATEMENT_SCHEMA = {
         "answer": {"enum": ["true", "false"]},
     },
 }
-MAX_CHARS = {"question": 700, "statement": 300, "choice": 200}
-
-
-def _too_long(data: dict) -> bool:
-    return (len(data["question"]) > MAX_CHARS["question"]
-            or len(data.get("statement") or "") > MAX_CHARS["statement"]
-            or any(len(c) > MAX_CHARS["choice"] for c in data.get("choices") or []))
 
 
 class SubtaskGeneration(BaseModel):
@@ -192,15 +186,15 @@ class Filling:
         prov = Provenance(source="generated", model=self.client.name,
                           from_items=[e.id for e in examples], prompt=f"generate_{kind}",
                           sample_seed=params.seed, attempt=attempt, created_at=now_iso())
-        if _too_long(data) or any(len(opt.strip()) < 3 for opt in data.get("choices") or []):
-            t.invalid += 1
-            return None
         try:
-            return BenchItem(id=content_id(subtask, data["question"], body), subtask=subtask,
+            item = BenchItem(id=content_id(subtask, data["question"], body), subtask=subtask,
                              provenance=prov, **data)
         except ValidationError:
+            item = None
+        if item is None or structural_problems(item):
             t.invalid += 1
             return None
+        return item
 
     async def one(self, subtask: str, attempt: int) -> None:
         """One call for one new item of `subtask`; a new one is appended to the file."""

@@ -31,6 +31,10 @@ SUBTASK_TITLES = {
     "influence_desirability": "judging whether an influence on values is desirable",
 }
 LETTERS = "ABCDEF"
+# Structural limits (`structural_problems`): generate drops items over them, validate rejects them.
+MAX_CHARS = {"question": 700, "statement": 300, "choice": 200}
+MIN_CHOICE_CHARS = 2
+POSITIONAL = ("all of the above", "none of the above", "both a and b", "a and b")
 TRUTH = ("true", "false")
 Status = Literal["seed", "unvalidated", "kept", "rejected"]
 
@@ -129,6 +133,25 @@ class BenchItem(BaseModel):
         return self.render()
 
 
+def structural_problems(item: BenchItem) -> list[str]:
+    """What makes an item unusable whatever its label: text over the length limits, a near-empty
+    option, or an option that refers to other options by position (it breaks shuffling)."""
+    problems = []
+    if len(item.question) > MAX_CHARS["question"]:
+        problems.append(f"question longer than {MAX_CHARS['question']} characters")
+    if item.statement is not None and len(item.statement) > MAX_CHARS["statement"]:
+        problems.append(f"statement longer than {MAX_CHARS['statement']} characters")
+    for letter, choice in zip(LETTERS, item.choices or []):
+        text = choice.strip()
+        if len(text) > MAX_CHARS["choice"]:
+            problems.append(f"option {letter} longer than {MAX_CHARS['choice']} characters")
+        if len(text) < MIN_CHOICE_CHARS:
+            problems.append(f"option {letter} is shorter than {MIN_CHOICE_CHARS} characters")
+        if text.lower().rstrip(".") in POSITIONAL:
+            problems.append(f"option {letter} refers to other options by position")
+    return problems
+
+
 def content_id(subtask: str, question: str, body: str) -> str:
     """A stable id from an item's content (so regenerating the same text gives the same id)."""
     digest = hashlib.sha256(f"{subtask}\n{question}\n{body}".encode()).hexdigest()[:10]
@@ -210,6 +233,12 @@ def write_items(path: Path, items: list[BenchItem], *, append: bool = False) -> 
 def default_seeds_path() -> Path:
     """The hand-written seed items shipped with scai."""
     return Path(str(resources.files("scai") / "data" / "supervise" / "bench" / "seeds.jsonl"))
+
+
+def default_items_path() -> Path:
+    """The full shipped dataset: the seeds and the hand-written items, 300+ per subtask
+    (`scai bench run`'s default; its data card is README.md beside it)."""
+    return default_seeds_path().with_name("items.jsonl")
 
 
 def select(items: list[BenchItem], subtasks: list[str] | None) -> list[BenchItem]:

@@ -1,10 +1,12 @@
-"""`scai bench validate`: three filters between a generated dataset and a trusted one.
+"""`scai bench validate`: four filters between a generated dataset and a trusted one.
 
 1. schema: every line must be a valid item (bad lines are reported with their line numbers);
-2. near-duplicates: an item whose embedding has cosine similarity >= threshold with an earlier
+2. structure: no over-long text, near-empty option or positional option ('all of the above');
+3. near-duplicates: an item whose embedding has cosine similarity >= threshold with an earlier
    kept item (or a reference item) is removed;
-3. judges: each judge model answers the item like a model under test; the item is kept only
+4. judges: each judge model answers the item like a model under test; the item is kept only
    when every judge's majority answer equals the label (configurable with `min_agreement`).
+   With no judges (`judges=[]`, `--no-judges`) the first three filters are the whole check.
 
 Recorded on each item: every judge's answers, `agreement` (share of judges whose majority answer
 is the label) and `label_confidence` (share of all parsed judge answers, judges x samples, that
@@ -34,6 +36,7 @@ from scai.supervise.bench.items import (
     LineProblem,
     Validation,
     check_lines,
+    structural_problems,
     write_items,
 )
 
@@ -42,6 +45,7 @@ class SubtaskCounts(BaseModel):
     """How many items of one subtask entered and left each filter."""
 
     input: int = 0
+    structural: int = 0
     near_duplicates: int = 0
     judge_rejected: int = 0
     kept: int = 0
@@ -70,7 +74,7 @@ class ValidationSummary(BaseModel):
 
     @property
     def rejected(self) -> int:
-        """Items rejected (near-duplicates and judge disagreement), over all subtasks."""
+        """Items rejected (structure, near-duplicates, judges), over all subtasks."""
         return sum(c.input - c.kept for c in self.per_subtask.values())
 
 
@@ -165,6 +169,21 @@ def _judge_clients(judges: list[str] | None, cache: bool, on_call: OnCall | None
                            on_call=on_call) for n in names}
 
 
+def _drop_structural(items: list[BenchItem], counts: dict[str, SubtaskCounts],
+                     rejected: list[BenchItem]) -> list[BenchItem]:
+    """The items with no structural problem; the others go to `rejected`, with the reasons."""
+    survivors: list[BenchItem] = []
+    for it in items:
+        problems = structural_problems(it)
+        if problems:
+            counts[it.subtask].structural += 1
+            rejected.append(it.model_copy(update={"validation": Validation(
+                status="rejected", reasons=problems)}))
+        else:
+            survivors.append(it)
+    return survivors
+
+
 def _drop_near_duplicates(items: list[BenchItem], threshold: float,
                           reference: list[BenchItem] | None, counts: dict[str, SubtaskCounts],
                           rejected: list[BenchItem]) -> list[BenchItem]:
@@ -228,7 +247,8 @@ def _validate(
     for it in items:
         counts[it.subtask].input += 1
     rejected: list[BenchItem] = []
-    survivors = _drop_near_duplicates(items, dedup_threshold, reference, counts, rejected)
+    survivors = _drop_structural(items, counts, rejected)
+    survivors = _drop_near_duplicates(survivors, dedup_threshold, reference, counts, rejected)
     votes = run_sync(_judge_all(clients, survivors, judge_samples, seed, progress)) \
         if clients and survivors else {}
     failures = {name: sum(v is None for it in survivors for v in votes[it.id][name])
