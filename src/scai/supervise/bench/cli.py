@@ -121,14 +121,14 @@ def run(
                                             "view` opens it; needs the inspect extra)."),
 ) -> None:
     """Score a model per subtask: accuracy with 95% CI, parse failures, chance level."""
-    from scai.supervise.bench import default_seeds_path, load_items, run_benchmark
+    from scai.supervise.bench import default_items_path, load_items, run_benchmark
     from scai.supervise.bench.items import select
 
     if inspect_log is not None:
         from scai.inspect import require_inspect
 
         require_inspect()  # before the run, not after it
-    path = dataset or default_seeds_path()
+    path = dataset or default_items_path()
     items = select(load_items(path), _subtasks(subtasks))
     r = run_benchmark(model, items, samples=samples, seed=seed, store=open_store(runs_dir),
                       out_dir=out_dir, cache=not no_cache, dataset=str(path), resume=resume)
