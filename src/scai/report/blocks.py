@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar, get_args
 
+from scai.report.figures import ChartData
+
 
 @dataclass
 class Heading:
@@ -49,11 +51,13 @@ class Table:
 @dataclass
 class Figure:
     """A matplotlib figure; `name` (e.g. "offered_share") is its stable PNG file name when a
-    page is written to a folder (`write_files`); unnamed figures are numbered."""
+    page is written to a folder (`write_files`); unnamed figures are numbered. `data`, when
+    set, is what the figure plots, for the dashboard's interactive chart."""
 
     figure: Any
     name: str = ""
     caption: str = ""
+    data: ChartData | None = None
 
 
 @dataclass

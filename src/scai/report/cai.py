@@ -14,7 +14,7 @@ from typing import Any
 
 from scai.cai.cost import COST_METRICS
 from scai.report.blocks import Block, Figure, Heading, Markdown, Notice, Page, Section, Table
-from scai.report.figures import bars, step_curves
+from scai.report.figures import bars, step_curves, step_data
 from scai.report.reader import RunData, StoreReader
 from scai.stats import Estimate
 
@@ -170,9 +170,10 @@ def training_curves(out: Path, seeds: list[int]) -> list[Block]:
     out_blocks: list[Block] = []
     if missing:
         out_blocks.append(Notice("Training log missing: " + ", ".join(missing), "warning"))
-    if any(panels.values()):
-        out_blocks.append(Figure(step_curves({k: v for k, v in panels.items() if v},
-                                             title="training curves"), name="training"))
+    drawn = {k: v for k, v in panels.items() if v}
+    if drawn:
+        out_blocks.append(Figure(step_curves(drawn, title="training curves"), name="training",
+                                 data=step_data(drawn)))
     return out_blocks
 
 

@@ -30,7 +30,7 @@ from scai.report.blocks import (
     Table,
     Tabs,
 )
-from scai.report.figures import curves
+from scai.report.figures import curve_data, curves
 from scai.report.mediation import candidate_table, mediation_section, stored_mediations
 from scai.report.posterior import posterior_blocks, ranked, short
 from scai.report.reader import RunData, StoreReader
@@ -84,10 +84,12 @@ def panel_figure(panel: Panel, per_run: list[Metrics], name: str,
 
     est = {label: estimate(m) for label, m in series.items()}
     est.update(extra or {})
+    right_est = {label: estimate(m) for label, m in right.items()}
     return Figure(curves(est, title=f"{name}: {panel.title} ({how})", ylabel=panel.ylabel,
-                         unit_range=panel.unit_range,
-                         right={label: estimate(m) for label, m in right.items()},
-                         right_ylabel=panel.right_ylabel), name=panel.name, caption=panel.title)
+                         unit_range=panel.unit_range, right=right_est,
+                         right_ylabel=panel.right_ylabel), name=panel.name, caption=panel.title,
+                  data=curve_data(est, ylabel=panel.ylabel, panel=panel.title, right=right_est,
+                                  right_ylabel=panel.right_ylabel))
 
 
 BAND_ENDS = (":ci_low", ":ci_high")

@@ -4,7 +4,7 @@ the command into its folder) and the run's dashboard page come from `drift_page`
 from __future__ import annotations
 
 from scai.report.blocks import Block, Figure, Heading, Markdown, Page, Table
-from scai.report.figures import pyplot
+from scai.report.figures import ChartData, pyplot
 from scai.report.reader import RunData, StoreReader
 from scai.report.supervise import result_blocks
 from scai.supervise.drift.result import Comparison, DriftResult, RoundResult
@@ -107,6 +107,28 @@ def drift_figure(rounds: list[RoundResult]):
     return fig
 
 
+def drift_chart(rounds: list[RoundResult]) -> ChartData:
+    """What `drift_figure` plots per round, as chart rows (the noise floor is in the table)."""
+    rows = []
+
+    def add(panel: str, series: str, x: int, y: float | None, band=(None, None)) -> None:
+        if y is not None:
+            rows.append({"panel": panel, "series": series, "x": x, "y": y, "low": band[0],
+                         "high": band[1]})
+
+    for r in rounds:
+        for versus, label in (("vs_base", "vs round 0"), ("vs_prev", "vs previous round")):
+            c = getattr(r, versus)
+            if c is not None:
+                add("embedding distance", label, r.round, c.embedding_distance,
+                    c.embedding_distance_ci)
+                add("cluster shift", label, r.round, c.cluster_shift)
+                add("separability", f"embeddings, {label}", r.round, c.embedding_accuracy)
+        for subtask, value in r.bench.items():
+            add("benchmark accuracy", subtask, r.round, value)
+    return ChartData(rows, x="round")
+
+
 def round_table(rounds: list[RoundResult]) -> Table:
     """Every measure per round: training, distance, energy p, shift, clusters, separability."""
     rows = []
@@ -168,7 +190,7 @@ def drift_page(result: DriftResult) -> Page:
             f"{result.probe_samples} answers per round; seed {result.seed}."))
     fig = drift_figure(rounds)
     if fig is not None:
-        blocks.append(Figure(fig, name="drift", caption="drift curves"))
+        blocks.append(Figure(fig, name="drift", caption="drift curves", data=drift_chart(rounds)))
     blocks += [Heading("Drift by round"), round_table(rounds)]
     floor = noise_floor(rounds)
     if floor is not None:

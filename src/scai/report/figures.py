@@ -9,10 +9,23 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # scai.stats pulls in scipy: only type checkers need it here
     from scai.stats import Estimate
+
+
+@dataclass
+class ChartData:
+    """The numbers behind a line figure, one row per point: `panel`, `series`, `x`, `y` and the
+    95% CI as `low`/`high` (None without one). The dashboard draws them as an interactive chart
+    (values on hover); files keep the PNG."""
+
+    rows: list[dict[str, Any]]
+    x: str = "epoch"
+    y: str = ""
+
 
 COLOURS = ["#c33", "#357", "#2a7", "#a6c", "#d80", "#49b", "#777", "#b57"]
 DPI = 110
@@ -94,6 +107,27 @@ def curves(series: dict[str, Sequence[Estimate]], *, title: str, ylabel: str,
         ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes)
     fig.tight_layout()
     return fig
+
+
+def curve_data(series: dict[str, Sequence[Estimate]], *, xlabel: str = "epoch", ylabel: str = "",
+               panel: str = "", right: dict[str, Sequence[Estimate]] | None = None,
+               right_ylabel: str = "") -> ChartData:
+    """What `curves` draws, as chart rows (x = position, as on the figure); `right` series go
+    to their own panel, named by `right_ylabel`."""
+    rows = []
+    for where, group in ((panel or ylabel, series), (right_ylabel or "right", right or {})):
+        for label, ests in group.items():
+            rows += [{"panel": where, "series": label, "x": x, "y": e.mean, "low": e.ci_low,
+                      "high": e.ci_high} for x, e in enumerate(ests) if e.mean is not None]
+    return ChartData(rows, x=xlabel, y=ylabel)
+
+
+def step_data(panels: dict[str, dict[str, list[tuple[float, float]]]]) -> ChartData:
+    """What `step_curves` draws, as chart rows: one panel per quantity, one series per stage."""
+    return ChartData([{"panel": name.replace("_", " "), "series": label, "x": x, "y": y,
+                       "low": None, "high": None}
+                      for name, lines in panels.items() for label, pts in lines.items()
+                      for x, y in pts], x="step")
 
 
 def bars(groups: dict[str, dict[str, Estimate]], *, title: str, ylabel: str = ""):

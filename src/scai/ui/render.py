@@ -65,7 +65,7 @@ def draw(blocks: list[Block], folded: bool = False) -> None:
         if run > 1:
             for col, fig in zip(st.columns(run), blocks[i:i + run]):
                 with col:
-                    st.pyplot(fig.figure, clear_figure=False)
+                    figure(fig)
             i += run
             continue
         streamlit_of(blocks[i], folded)
@@ -94,10 +94,25 @@ def _table(b: Table, folded: bool) -> None:
     st.dataframe(table_frame(b), hide_index=True, width="stretch")
 
 
+def figure(b: Figure) -> None:
+    """A figure that carries its numbers as an interactive chart (values on hover), its PNG (the
+    one report files keep) in a second tab; any other figure as its PNG."""
+    if b.data is None or not b.data.rows:
+        st.pyplot(b.figure, clear_figure=False)
+        return
+    from scai.ui.charts import line_chart
+
+    chart, png = st.tabs(["chart", "PNG"])
+    with chart:
+        st.altair_chart(line_chart(b.data, b.caption), width="stretch")
+    with png:
+        st.pyplot(b.figure, clear_figure=False)
+
+
 @streamlit_of.register(Figure)
 def _figure(b: Figure, folded: bool) -> None:
     with st.columns([3, 2])[0]:  # a lone figure at a readable size
-        st.pyplot(b.figure, clear_figure=False)
+        figure(b)
 
 
 @streamlit_of.register(Image)
