@@ -140,7 +140,7 @@ def test_a_section_without_or_with_an_unknown_type_names_the_type_key(tmp_path):
     unknown = tmp_path / "u.yaml"
     unknown.write_text("kind: contract\ntask: {type: poker}\n")
     with pytest.raises(ConfigError, match=r"u.yaml: task.type: unknown type 'poker' \(one of: "
-                       r"'ultimatum', 'assistance'\)"):
+                       r"'ultimatum', 'assistance', 'dictator', 'public_goods'\)"):
         load_config(unknown)
 
 
