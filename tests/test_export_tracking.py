@@ -46,3 +46,14 @@ def test_sft_and_dpo_report_every_step_to_tensorboard_under_the_run_folder(tiny,
             [r.values["loss"] for r in stage.steps], rel=1e-5)
     assert "train/rewards/margins" in scalars(tmp_path / "logs" / "dpo")
     assert not list(tmp_path.glob("*/trainer/runs"))  # not transformers' default folder
+
+
+@pytest.mark.train
+def test_wandb_in_offline_mode_writes_its_run_under_the_run_folder(tiny, tmp_path, monkeypatch):
+    pytest.importorskip("wandb")  # not in the test extras: runs only where W&B is installed
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.delenv("WANDB_DIR", raising=False)
+    settings = TrainSettings(sft_steps=1, dpo_steps=0, batch_size=2, max_length=64,
+                             report_to=["wandb"])
+    train_sft(tiny, SFT, settings, tmp_path, progress=False)
+    assert list((tmp_path / "logs" / "sft" / "wandb").glob("offline-run-*"))
