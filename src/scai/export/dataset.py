@@ -31,6 +31,9 @@ def _datasets():
     except ImportError as exc:
         raise ModelUnavailable("dataset export needs the datasets package: "
                                "pip install 'scai[tracking]'") from exc
+    from scai.logs import quiet_transformers
+
+    quiet_transformers()  # no "Saving the dataset" bars on the terminal
     return datasets
 
 
