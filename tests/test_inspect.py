@@ -228,7 +228,10 @@ def test_cai_tasks_run_on_scai_local_with_scai_metrics(tmp_path):
     assert [log.status for log in logs] == ["success", "success"]
     for log, rubric in zip(logs, ["harm", "helpfulness"]):
         assert len(log.samples) == 2
-        assert log.plan.config.max_tokens == 96 and log.eval.model_generate_config.max_tokens == 24
+        # scai's sampling on the task (temperature, stops); the eval's --max-tokens wins.
+        config = log.plan.config
+        assert config.max_tokens == 24 and config.temperature == 0.7
+        assert config.stop_seqs == ["<|im_end|>", "\nUser:", "\nuser:"]
         metrics = {k: m.value for k, m in log.results.scores[0].metrics.items()}
         found = shipped_rubrics()[rubric]
         answers = [Answer.model_validate(s.scores["rubric_judge"].metadata["answer"])
