@@ -17,6 +17,7 @@ in unchanged (their notes, probes and rationale, come from `seed_notes.txt`).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -155,6 +156,7 @@ def main() -> None:
     args = parser.parse_args()
     items = build()
     dropped: list[tuple[str, str, float]] = []
+    pairs: list[tuple[str, str, float]] = []
     spread: dict = {}
     if args.dedup:
         pairs, spread = near_duplicate_pairs(items, DEDUP_THRESHOLD)
@@ -169,7 +171,10 @@ def main() -> None:
         for a, b, sim in dropped:
             print(f"  drop {b} (cosine {sim:.3f} with {a})")
     write_items(args.out, items)
-    stats = {"items": len(items), "dedup_threshold": DEDUP_THRESHOLD if args.dedup else None,
+    digest = hashlib.sha256(args.out.read_bytes()).hexdigest()
+    stats = {"items": len(items), "items_sha256": digest,
+             "dedup_threshold": DEDUP_THRESHOLD if args.dedup else None,
+             "pairs_at_threshold": len(pairs) if args.dedup else None,
              "similarity": spread if args.dedup else None,
              "dropped": [{"kept": a, "dropped": b, "cosine": round(s, 4)} for a, b, s in dropped],
              "per_subtask": balance(items)}
