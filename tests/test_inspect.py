@@ -245,3 +245,16 @@ def test_cai_tasks_run_on_scai_local_with_scai_metrics(tmp_path):
     red = {k: m.value for k, m in logs[0].results.scores[0].metrics.items()}
     assert {"attack_success", "refusal_rate_opening", "judge_failures"} <= set(red)
     assert 0.0 <= red["attack_success"] <= 1.0 and 0.0 <= red["refusal_rate_opening"] <= 1.0
+
+
+@pytest.mark.model
+async def test_the_provider_serves_gemma_and_a_server_through_scai_cache(llama_server):
+    config = GenerateConfig(max_tokens=6, temperature=0.0, seed=1)
+    for name in ("scai/local:gemma-270m", f"scai/openai-compat:{llama_server}#smollm2"):
+        model = get_model(name, memoize=False)
+        first = await model.generate("Name a fruit.", config=config)
+        again = await model.generate("Name a fruit.", config=config)
+        assert first.completion.strip() and again.completion == first.completion, name
+        assert first.usage.output_tokens > 0
+        stats = model.api.client.stats
+        assert (stats.calls, stats.cache_hits) == (2, 1), name  # the seeded repeat: scai's cache
