@@ -4,9 +4,11 @@ as Inspect logs that `inspect view` serves. Real-model tests are kept to a few i
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import quote
 
@@ -30,6 +32,9 @@ from scai.supervise.bench import BenchResult, default_seeds_path, load_items, wr
 from scai.supervise.bench.answer import answer_params, item_messages, to_answer
 from scai.supervise.bench.score import score_by_subtask
 from tests.conftest import free_port, scai
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
 
 
 def inspect_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -119,50 +124,88 @@ def test_reflectivity_scores_a_scripted_model_as_scai_does(tmp_path):
     assert metrics["own_vs_others"] == pytest.approx(per["own_vs_others"].mean)
 
 
-def _view(log_dir: Path):
-    """`inspect view` on `log_dir`: (server process, base URL) once it answers."""
+@contextmanager
+def inspect_view(log_dir: Path):
+    """`inspect view` serving `log_dir`; yields its base URL once it answers."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "inspect_ai", "view", "--log-dir",
                              str(log_dir), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    for _ in range(120):
-        try:
-            if httpx.get(f"{base}/api/log-files", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    proc.kill()
-    raise AssertionError("inspect view did not start")
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(f"{base}/api/log-files", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise AssertionError("inspect view did not start")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
 
 
-def test_a_bench_result_as_an_inspect_log_opens_in_inspect_view(tmp_path):
+def served_log(base: str, path: Path) -> dict:
+    """The log `inspect view` lists for `path`, as its API serves it to the viewer."""
+    files = httpx.get(f"{base}/api/log-files", timeout=10).json()["files"]
+    assert [Path(f["name"]).name for f in files] == [path.name]
+    return httpx.get(f"{base}/api/logs/{quote(files[0]['name'], safe='')}", timeout=30).json()
+
+
+def scripted_bench_log(log_dir: Path) -> tuple[Path, list]:
+    """A bench result of five items (every other one answered right) written as a log."""
     items = five_items()
     answers = [to_answer(it, 0, {"answer": it.answer} if i % 2 == 0 else None, "?")
                for i, it in enumerate(items)]
     per, overall = score_by_subtask(items, answers)
     result = BenchResult(model="local", dataset=str(default_seeds_path()), samples=1, seed=0,
                          temperature=0.0, per_subtask=per, overall=overall)
-    path = write_bench_log(result, items, tmp_path / "logs", answers=answers)
+    return write_bench_log(result, items, log_dir, answers=answers), items
+
+
+def test_a_bench_result_as_an_inspect_log_opens_in_inspect_view(tmp_path):
+    path, items = scripted_bench_log(tmp_path / "logs")
     log = read_eval_log(str(path))
     assert log.status == "success" and log.eval.task == "scai/reflectivity"
     assert log.eval.model == "scai/local" and len(log.samples) == 5
     assert [s.scores["bench_match"].value for s in log.samples] == ["C", "I", "C", "I", "C"]
-    assert log.results.scores[0].metrics["accuracy"].value == pytest.approx(overall.mean)
-    proc, base = _view(tmp_path / "logs")
-    try:
-        files = httpx.get(f"{base}/api/log-files", timeout=10).json()["files"]
-        assert [Path(f["name"]).name for f in files] == [path.name]
-        served = httpx.get(f"{base}/api/logs/{quote(files[0]['name'], safe='')}",
-                           timeout=30).json()
+    assert log.results.scores[0].metrics["accuracy"].value == pytest.approx(3 / 5)
+    with inspect_view(tmp_path / "logs") as base:
+        served = served_log(base, path)
         assert served["status"] == "success" and served["eval"]["task"] == "scai/reflectivity"
-        assert len(served["samples"]) == 5
-        page = httpx.get(f"{base}/", timeout=10)
-        assert page.status_code == 200 and "Inspect View" in page.text
+        assert [s["id"] for s in served["samples"]] == [it.id for it in items]
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
+                    reason="needs Debian packages chromium and chromium-driver")
+def test_inspect_view_shows_an_exported_bench_run_in_a_browser(tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    path, items = scripted_bench_log(tmp_path / "logs")
+    options = Options()
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1800"):
+        options.add_argument(arg)
+    options.binary_location = CHROMIUM
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    wanted = ["scai/reflectivity", "scai/local", "ACCURACY", "0.6", "CI_LOW", items[0].id,
+              items[4].id]
+    try:
+        with inspect_view(tmp_path / "logs") as base:
+            driver.get(f"{base}/")
+            WebDriverWait(driver, 90).until(
+                lambda d: all(w in d.find_element(By.TAG_NAME, "body").text for w in wanted))
+            assert path.name in driver.current_url  # the viewer opened the one log
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        driver.quit()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +221,8 @@ def test_inspect_eval_reflectivity_on_scai_local_matches_scai_bench(tmp_path):
     log = read_eval_log(str(path))
     assert log.status == "success" and log.eval.model == "scai/local"
     assert len(log.samples) == 5
+    with inspect_view(tmp_path / "logs") as base:
+        assert served_log(base, path)["status"] == "success"
     # scai's own run of the same items: its answers come from the cache the Inspect run filled
     # (same prompt, params and seed), and it scores them the same way.
     items = five_items()
