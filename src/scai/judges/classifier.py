@@ -149,19 +149,23 @@ def _proba(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-(x @ w[:-1] + w[-1])))
 
 
-def _cv_accuracy(data: Replies, y: np.ndarray, strength: float, seed: int) -> float:
+def _cv_accuracies(data: Replies, y: np.ndarray, seed: int) -> dict[float, float]:
+    """5-fold cross-validated accuracy for each penalty in STRENGTHS (the vocabulary refitted
+    on each fold's training part)."""
     order = np.random.default_rng(seed).permutation(len(y))
-    folds = np.array_split(order, min(FOLDS, len(y)))
-    right = 0
-    for held in folds:
+    right = dict.fromkeys(STRENGTHS, 0)
+    for held in np.array_split(order, min(FOLDS, len(y))):
         train = np.setdiff1d(order, held)
         if len(set(y[train].tolist())) < 2:
-            right += int(((y[train].mean() >= 0.5) == y[held]).sum())
+            for s in STRENGTHS:
+                right[s] += int(((y[train].mean() >= 0.5) == y[held]).sum())
             continue
         vocabulary = Vocabulary.fit([data.texts[i] for i in train])
-        w = _fit(data.design(vocabulary, train), y[train], strength)
-        right += int(((_proba(data.design(vocabulary, held), w) >= 0.5) == y[held]).sum())
-    return right / len(y)
+        fit_on, score_on = data.design(vocabulary, train), data.design(vocabulary, held)
+        for s in STRENGTHS:
+            w = _fit(fit_on, y[train], s)
+            right[s] += int(((_proba(score_on, w) >= 0.5) == y[held]).sum())
+    return {s: n / len(y) for s, n in right.items()}
 
 
 class RefusalClassifier(BaseModel):
@@ -182,7 +186,7 @@ class RefusalClassifier(BaseModel):
         y = np.asarray(labels, dtype=float)
         if len(set(y.tolist())) < 2:
             raise ValueError(f"{label}: the training items all have the same label")
-        scored = {s: _cv_accuracy(data, y, s, seed) for s in STRENGTHS}
+        scored = _cv_accuracies(data, y, seed)
         best = max(STRENGTHS, key=lambda s: (scored[s], s))  # ties: the stronger penalty
         vocabulary = Vocabulary.fit(data.texts)
         return cls(label=label, vocabulary=vocabulary,

@@ -181,6 +181,9 @@ class ConstantJudge:
             for it in items]
 
 
+_FITTED: dict[tuple, Any] = {}  # fitted refusal classifiers, per fitting items and seed
+
+
 class ClassifierJudge:
     """The refusal classifier (scai.judges.classifier), fitted on the shipped training set and
     every dev reply labelled for refusal (red-team and benign-but-scary); on red-team replies
@@ -198,8 +201,11 @@ class ClassifierJudge:
         if len({it.labels["refused"] for it in mine}) < 2:
             raise ConfigError("--judge classifier: the training set and dev split need refused "
                               "and not-refused replies to fit on")
-        self.model = RefusalClassifier.fit(
-            "refused", _replies(mine), [it.labels["refused"] for it in mine], seed=seed)
+        key = (seed, tuple((it.family, it.reply, it.labels["refused"]) for it in mine))
+        if key not in _FITTED:  # judge-check and CAI evaluation in one process fit once
+            _FITTED[key] = RefusalClassifier.fit(
+                "refused", _replies(mine), [it.labels["refused"] for it in mine], seed=seed)
+        self.model = _FITTED[key]
 
     async def predict(self, items: Sequence[CalibrationItem], advance: Callable[[int], None]
                       ) -> list[Prediction]:
