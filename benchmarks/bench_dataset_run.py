@@ -67,12 +67,34 @@ def _step(model: str, k: int, full: int, work: Path, limit_s: float) -> dict | N
             "command": " ".join(cmd[3:]).replace(str(work), "/tmp/bench")}
 
 
+def table(record: dict) -> str:
+    """The markdown table of one saved record: per subtask accuracy, Wilson 95% CI, its
+    half-width, chance and the longest-option baseline."""
+    r = record["result"]
+    head = ("| subtask | items | accuracy | 95% CI (Wilson) | half-width | chance | longest option "
+            "| parse failures |")
+    rows = [head, "|---|---|---|---|---|---|---|---|"]
+    for name, sc in [*r["per_subtask"].items(), ("overall", r["overall"])]:
+        half = (sc["ci_high"] - sc["ci_low"]) / 2
+        longest = "n/a" if sc.get("longest_choice") is None else f"{100 * sc['longest_choice']:.1f}%"
+        rows.append(f"| {name} | {sc['n']} | {100 * sc['mean']:.1f}% | [{100 * sc['ci_low']:.1f}, "
+                    f"{100 * sc['ci_high']:.1f}] | {100 * half:.1f} | {100 * sc['chance']:.1f}% | "
+                    f"{longest} | {sc['parse_failures']}/{sc['answers']} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True)
-    parser.add_argument("--until", required=True, help="UTC time HH:MM to stop by")
+    parser.add_argument("--model")
+    parser.add_argument("--until", help="UTC time HH:MM to stop by")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench"))
+    parser.add_argument("--table", type=Path, help="print the markdown table of a saved record")
     args = parser.parse_args()
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return
+    if not (args.model and args.until):
+        parser.error("--model and --until are required (or --table FILE)")
     args.work.mkdir(parents=True, exist_ok=True)
     items = load_items(default_items_path())
     full = max(sum(it.subtask == s for it in items) for s in SUBTASKS)
