@@ -193,5 +193,5 @@ def test_a_learner_is_one_class_in_the_registry_and_unknown_types_are_config_err
     bad = tmp_path / "bad.yaml"
     bad.write_text("kind: contract\nlearner: {type: oracle}\n")
     with pytest.raises(ConfigError, match=r"learner.type: .*unknown learner 'oracle' \(one of: "
-                       r"'rewrite', 'voting', 'bayes', 'doubter', 'none'\)"):
+                       r"'rewrite', 'voting', 'bayes', 'mediator', 'doubter', 'none'\)"):
         load_config(bad)
