@@ -28,7 +28,13 @@ from scai.inspect.cai import cai_helpful, cai_redteam
 from scai.inspect.export import write_bench_log
 from scai.inspect.params import inspect_config, scai_params
 from scai.inspect.reflectivity import reflectivity
-from scai.supervise.bench import BenchResult, default_seeds_path, load_items, write_items
+from scai.supervise.bench import (
+    BenchResult,
+    default_items_path,
+    default_seeds_path,
+    load_items,
+    write_items,
+)
 from scai.supervise.bench.answer import answer_params, item_messages, to_answer
 from scai.supervise.bench.score import score_by_subtask
 from tests.conftest import free_port, scai
@@ -44,7 +50,8 @@ def inspect_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess
 
 
 def five_items():
-    return load_items(default_seeds_path())[:5]
+    """The first five items of the default dataset (what `--limit 5` runs)."""
+    return load_items(default_items_path())[:5]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -121,7 +128,8 @@ def test_reflectivity_scores_a_scripted_model_as_scai_does(tmp_path):
     assert metrics["ci_low"] == pytest.approx(overall.ci_low)
     assert metrics["ci_high"] == pytest.approx(overall.ci_high)
     assert metrics["parse_failures"] == pytest.approx(2 / 5)
-    assert metrics["own_vs_others"] == pytest.approx(per["own_vs_others"].mean)
+    for subtask, found in per.items():
+        assert metrics[subtask] == pytest.approx(found.mean), subtask
 
 
 @contextmanager

@@ -31,7 +31,7 @@ from scai.errors import ConfigError
 from scai.inspect.errors import as_prerequisite
 from scai.inspect.params import inspect_config
 from scai.llm.client import validate_json
-from scai.supervise.bench import BenchItem, ItemAnswer, default_seeds_path, load_items, wilson
+from scai.supervise.bench import BenchItem, ItemAnswer, default_items_path, load_items, wilson
 from scai.supervise.bench.answer import answer_params, item_messages, to_answer
 from scai.supervise.bench.items import answer_schema, select
 
@@ -111,9 +111,9 @@ def bench_match():
 @task
 def reflectivity(dataset: str | None = None, subtasks: str | list[str] | None = None,
                  seed: int = 0, temperature: float = 0.0) -> Task:
-    """scai's reflectivity benchmark. `-T dataset=FILE.jsonl` (default: the shipped seed items,
+    """scai's reflectivity benchmark. `-T dataset=FILE.jsonl` (default: the shipped dataset,
     as `scai bench run`), `-T subtasks=own_vs_others,change_events`, `-T seed=N`."""
-    path = Path(dataset) if dataset else default_seeds_path()
+    path = Path(dataset) if dataset else default_items_path()
     names = subtasks.split(",") if isinstance(subtasks, str) else subtasks
     with as_prerequisite("scai/reflectivity"):
         items = select(load_items(path), [s.strip() for s in names or [] if s.strip()] or None)
