@@ -21,8 +21,9 @@ def _stats(row) -> str:
 def judge_check(
     judges: list[str] = typer.Option(..., "--judge", "-j", help="A judge to measure "
                                      "(repeatable): a model string (local, local:gemma-270m, "
-                                     "openai-compat:URL#MODEL), classifier (MiniLM refusal "
-                                     "classifier fitted on dev) or opening (the refusal-opening "
+                                     "openai-compat:URL#MODEL), classifier (the refusal "
+                                     "classifier, fitted on the shipped training set and dev) "
+                                     "or opening (the refusal-opening "
                                      "rule). Several: their jury is measured too."),
     rubrics: list[str] | None = typer.Option(None, "--rubric", "-r", help="Only items these "
                                              "rubrics judge (repeatable): harm, over_refusal, "
