@@ -104,7 +104,7 @@ def figure(b: Figure) -> None:
 
     chart, png = st.tabs(["chart", "PNG"])
     with chart:
-        st.altair_chart(line_chart(b.data, b.caption), width="stretch")
+        st.altair_chart(line_chart(b.data, b.caption), width="stretch", theme=None)
     with png:
         st.pyplot(b.figure, clear_figure=False)
 
