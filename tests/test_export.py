@@ -116,9 +116,9 @@ def test_converse_statements_and_the_cli(tmp_path):
     assert {"A", "B"} <= set(rows["speaker"])
     wrong = scai("runs", "export", run_id, "--format", "dataset-xml")
     assert wrong.returncode == 2 and "hf-dataset" in wrong.stderr
-    nothing = scai("runs", "export", run_id, "--format", "tensorboard",
-                   "-o", str(tmp_path / "tb"))
-    assert nothing.returncode == 0 or "no metrics" in nothing.stderr
+    judged = scai("runs", "export", run_id, "--format", "tensorboard", "-o", str(tmp_path / "tb"))
+    assert judged.returncode == 0, judged.stderr
+    assert tb_scalars(tmp_path / "tb")["judge/j/disagreement"] == [(0, 5.0)]  # the script's 5
 
 
 def tb_scalars(folder) -> dict[str, list[tuple[int, float]]]:

@@ -1,5 +1,6 @@
 """A run's numbers as TensorBoard event files: contract epochs, drift rounds, CAI seeds (training
-steps and evaluation), and any kind's `metric` events and `result` scalars.
+steps and evaluation), converse judges' scores, and any kind's `metric` events and `result`
+scalars.
 
 Written with TensorBoard's own event writer (`tensorboard.summary.writer`, no torch or
 TensorFlow): `pip install 'scai[tracking]'`. One TensorBoard run (a sub-folder) per series that
@@ -79,6 +80,13 @@ def _seeds(data: RunData) -> list[Scalar]:
     return found
 
 
+def _judged(data: RunData) -> list[Scalar]:
+    """A conversation's judges: each score, `judge/<judge>/<metric>` at step 0."""
+    return [Scalar("", f"judge/{e.payload.get('judge')}/{k}", 0, v)
+            for e in data.of("judgement")
+            for k, v in scalars(e.payload.get("scores") or {}).items()]
+
+
 def _generic(data: RunData) -> list[Scalar]:
     found = [Scalar("", _tag("metric", str(e.payload.get("name"))), int(e.payload.get("step") or i),
                     float(e.payload["value"]))
@@ -93,7 +101,7 @@ def _generic(data: RunData) -> list[Scalar]:
 
 def run_scalars(data: RunData) -> list[Scalar]:
     """Every number of a run worth a curve, by what its kind records."""
-    by_kind = {"contract": _epochs, "drift": _rounds, "cai": _seeds}
+    by_kind = {"contract": _epochs, "drift": _rounds, "cai": _seeds, "converse": _judged}
     found = by_kind.get(data.info.kind, lambda d: [])(data) + _generic(data)
     if not found:
         raise ConfigError(f"run {data.info.id} ({data.info.kind}) has no metrics to export yet")
