@@ -53,7 +53,9 @@ def test_wandb_in_offline_mode_writes_its_run_under_the_run_folder(tiny, tmp_pat
     pytest.importorskip("wandb")  # not in the test extras: runs only where W&B is installed
     monkeypatch.setenv("WANDB_MODE", "offline")
     monkeypatch.delenv("WANDB_DIR", raising=False)
-    settings = TrainSettings(sft_steps=1, dpo_steps=0, batch_size=2, max_length=64,
+    settings = TrainSettings(sft_steps=1, dpo_steps=1, batch_size=2, max_length=64,
                              report_to=["wandb"])
     train_sft(tiny, SFT, settings, tmp_path, progress=False)
-    assert list((tmp_path / "logs" / "sft" / "wandb").glob("offline-run-*"))
+    train_dpo(tmp_path / "sft", PAIRS, settings, tmp_path, progress=False)
+    for stage in ("sft", "dpo"):  # a W&B run of each stage, in its own folder
+        assert len(list((tmp_path / "logs" / stage / "wandb").glob("offline-run-*"))) == 1

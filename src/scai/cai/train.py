@@ -152,7 +152,7 @@ def _common_args(settings: TrainSettings, steps: int, lr: float, out: Path, seed
     return dict(
         output_dir=str(out / "trainer"), max_steps=steps, per_device_train_batch_size=settings.batch_size,
         learning_rate=lr, logging_steps=1, save_strategy="no", report_to=list(settings.report_to),
-        seed=seed,
+        run_name=f"{out.parent.parent.name}/{out.name}", seed=seed,  # e.g. seed-0/sft
         bf16=False, fp16=False, use_cpu=not torch.cuda.is_available(), max_length=settings.max_length,
         disable_tqdm=True, dataloader_num_workers=0, **{_checkpointing_key(): False},
     )
@@ -177,6 +177,11 @@ def _tracking(trainer: Any, settings: TrainSettings, logs: Path) -> Iterator[Non
     try:
         yield
     finally:
+        if "wandb" in settings.report_to:
+            import wandb
+
+            wandb.finish()  # one W&B run per stage, as TensorBoard has one folder per stage
+            wandb.teardown()  # W&B reads WANDB_DIR once per setup: the next stage sets it again
         if wandb_dir:
             os.environ.pop("WANDB_DIR", None)
 
