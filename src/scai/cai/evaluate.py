@@ -239,7 +239,9 @@ def _refusal_by_classifier(answers: list[Answer], rubrics: dict[str, CaiRubric]
 
     mine = [i for i, a in enumerate(answers)
             if "refused" in {m.name for m in rubrics[a.rubric].metrics}]
-    probs = dict(zip(mine, refusal_probabilities([answers[i].reply for i in mine]), strict=True))
+    # The request's kind (harmful or benign, from the rubric) as judge-check measured it.
+    probs = dict(zip(mine, refusal_probabilities([answers[i].reply for i in mine],
+                                                 [answers[i].rubric for i in mine]), strict=True))
     out = []
     for i, a in enumerate(answers):
         if i not in probs:

@@ -33,7 +33,8 @@ def run_drift(cfg: Any, ctx: RunContext) -> KindResult:
 
 
 FEATURE = Feature("supervise", cli=(
-    "scai.supervise.diff.cli", "scai.supervise.bench.cli", "scai.supervise.drift.cli"), kinds=(
+    "scai.supervise.diff.cli", "scai.supervise.bench.cli", "scai.supervise.drift.cli",
+    "scai.supervise.representations.cli"), kinds=(
     Kind("diff", "Behavioural diff", config="scai.supervise.diff.config:DiffConfig",
          run="scai.supervise.kind:run_diff",
          page="scai.report.diff:diff_blocks"),

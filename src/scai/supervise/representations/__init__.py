@@ -1,0 +1,1 @@
+"""Representation drift: what changed inside a model, layer by layer (`scai repr-diff A B`)."""
