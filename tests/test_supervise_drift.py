@@ -10,6 +10,7 @@ import pytest
 from scai.stats import Estimate
 from scai.supervise.drift import Comparison, DriftConfig, DriftResult, RoundResult, comparison
 from scai.supervise.drift.outputs import write_outputs
+from scai.supervise.drift.result import ReprSummary
 from tests.conftest import REPO, scai
 
 
@@ -54,7 +55,13 @@ def test_report_and_curves_from_rounds(tmp_path):
     rounds = [RoundResult(round=0, model="hf:base", bench={"overall": 0.4, "future_values": 0.5},
                           noise_floor=floor),
               RoundResult(round=1, model="hf:r1", vs_base=comp, vs_prev=comp,
-                          training={"sft_loss": 2.5}, bench={"overall": 0.45})]
+                          training={"sft_loss": 2.5}, bench={"overall": 0.45},
+                          repr_vs_base=ReprSummary(
+                              versus="round 0", cka=[1.0, 0.99, 0.9], cka_low=[1.0, 0.98, 0.85],
+                              cka_floor=[0.0, 1e-12, 1e-12], drifted_layers=[1, 2],
+                              concepts={"honesty": [0.99, 0.9, 0.6]},
+                              concept_floor={"honesty": [0.9, 0.8, 0.7]},
+                              drifted_concepts={"honesty": [2]}))]
     cfg = DriftConfig()
     result = DriftResult(run_id=None, out_dir=str(tmp_path), method=cfg.method, rounds=rounds,
                          report="", plot=None, base_model=cfg.base_model,
@@ -69,6 +76,8 @@ def test_report_and_curves_from_rounds(tmp_path):
     assert "| 1 | sft_loss 2.5 | 0.100 [0.050, 0.150] |" in md
     assert "axis *hedging* -0.25" in md and "No comparisons" not in md
     assert "**Noise floor**" in md and "distance 0.040 [0.020, 0.060]" in md
+    assert "| 1 | round 0 | 0.9000 | 0.9000 | 2/3 | honesty (1 layers) |" in md
+    assert (tmp_path / "drift_repr.png").stat().st_size > 10_000
     saved = DriftResult.model_validate_json((tmp_path / "drift.json").read_text())
     assert saved.report == str(tmp_path / "report.md") and saved.plot == str(png)
     # Only round 0 and no benchmark: nothing to draw, no PNG, and the report says so.
@@ -97,7 +106,8 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
             "--set", "train.max_length=96", "--set", "probes.limit=4",
             "--set", "probes.samples=2", "--set", "probes.max_tokens=24",
             "--set", "bench.per_subtask=1", "--set", "compare.axes.propose=1",
-            "--set", "compare.axes.max_pairs=4", "--set", "compare.clusters.permutations=49"]
+            "--set", "compare.axes.max_pairs=4", "--set", "compare.clusters.permutations=49",
+            "--set", "representations.limit=6"]
     r = scai(*args, timeout=1200)
     assert r.returncode == 0, r.stderr[-2000:]
     out = tmp_path / "d"
@@ -114,6 +124,14 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
     assert set(result["rounds"][0]["bench"]) >= {"overall"}
     assert (out / "drift.png").stat().st_size > 10_000
     assert (out / "round-1" / "vs-0" / "report.md").is_file()
+    # Inside the model: CKA per layer of round 1 against round 0, and the concept directions.
+    rep = r1["repr_vs_base"]
+    assert len(rep["cka"]) == 31 and all(0 < v <= 1.0 + 1e-9 for v in rep["cka"])
+    assert set(rep["concepts"]) == {"honesty", "sycophancy", "refusal"}
+    assert rep["drifted_layers"]  # two SFT steps change the weights beyond numerical noise
+    assert (out / "round-1" / "repr-vs-0" / "repr.png").is_file()
+    assert (out / "drift_repr.png").is_file() and "Representation drift" in (
+        out / "report.md").read_text()
     assert "report" in r.stdout and "drift.png" in r.stdout
     runs = scai("runs", "list", "--kind", "drift")
     assert "drift" in runs.stdout and "completed" in runs.stdout

@@ -107,6 +107,50 @@ def drift_figure(rounds: list[RoundResult]):
     return fig
 
 
+def repr_figure(rounds: list[RoundResult]):
+    """Representation drift: CKA against round 0 per layer, a line per round (the numerical
+    floor dashed); each concept's direction cosine against round 0 per round, averaged over
+    layers, beside its resampling floor. None when no round measured representations."""
+    later = [r for r in rounds if r.repr_vs_base is not None]
+    if not later:
+        return None
+    fig, (left, right) = pyplot().subplots(1, 2, figsize=(11, 4))
+    for r in later:
+        c = r.repr_vs_base
+        left.plot(range(len(c.cka)), c.cka, marker=".", label=f"round {r.round} vs 0")
+    first = later[0].repr_vs_base
+    left.plot(range(len(first.cka)), [1 - f for f in first.cka_floor], ls="--", c="grey",
+              label="floor (numerical)")
+    left.set(title="representations vs round 0", xlabel="layer (0: embeddings)",
+             ylabel="linear CKA on the probes")
+    left.legend(fontsize=7)
+    xs = [r.round for r in later]
+    for name in first.concepts:
+        mean = [sum(v) / len(v) for v in (r.repr_vs_base.concepts[name] for r in later)]
+        floor = [sum(v) / len(v) for v in (r.repr_vs_base.concept_floor[name] for r in later)]
+        line = right.plot(xs, mean, marker="o", label=f"{name} vs round 0")[0]
+        right.plot(xs, floor, ls=":", c=line.get_color(), label=f"{name}: floor")
+    right.set(title="concept directions vs round 0 (mean over layers)", xlabel="round",
+              ylabel="cosine", ylim=(-0.05, 1.05))
+    right.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def repr_table(rounds: list[RoundResult]) -> Table:
+    """Per round: how many layers and which concepts moved beyond their floors."""
+    rows = []
+    for r in rounds:
+        for c in (r.repr_vs_base, r.repr_vs_prev if r.round > 1 else None):
+            if c is None:
+                continue
+            moved = ", ".join(f"{k} ({len(v)} layers)" for k, v in c.drifted_concepts.items())
+            rows.append([r.round, c.versus, f"{min(c.cka):.4f}", f"{c.cka[-1]:.4f}",
+                         f"{len(c.drifted_layers)}/{len(c.cka)}", moved or "none"])
+    return Table(["round", "versus", "lowest CKA", "last-layer CKA", "layers beyond floor",
+                  "concept directions beyond floor"], rows)
+
+
 def drift_chart(rounds: list[RoundResult]) -> ChartData:
     """What `drift_figure` plots per round, as chart rows (the noise floor is in the table)."""
     rows = []
@@ -192,6 +236,15 @@ def drift_page(result: DriftResult) -> Page:
     if fig is not None:
         blocks.append(Figure(fig, name="drift", caption="drift curves", data=drift_chart(rounds)))
     blocks += [Heading("Drift by round"), round_table(rounds)]
+    fig = repr_figure(rounds)
+    if fig is not None:
+        blocks += [Heading("Representation drift"),
+                   Figure(fig, name="drift_repr", caption="representation drift"),
+                   repr_table(rounds),
+                   Markdown("CKA's floor is the forward pass's own numerical noise (the earlier "
+                            "model batched vs one text at a time); a concept's floor is how far "
+                            "its direction moves when its contrast pairs are resampled. "
+                            "Per-layer files: `round-K/repr-vs-0/repr.json`.")]
     floor = noise_floor(rounds)
     if floor is not None:
         blocks.append(Markdown(_floor_text(floor)))

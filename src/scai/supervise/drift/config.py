@@ -65,6 +65,18 @@ class BenchSettings(ConfigModel):
     _paths = field_validator("file")(resolve_path)
 
 
+class RepresentationSettings(ConfigModel):
+    """Representation drift per round (`scai repr-diff` between round k and rounds 0 and k-1):
+    linear CKA per layer on the first `limit` probes, and the shipped concepts' directions
+    (honesty, sycophancy, refusal; or `concepts`), each against its noise floor."""
+
+    enabled: bool = True
+    limit: int = Field(16, ge=4, le=10_000, description="Probes whose hidden states are compared.")
+    concepts: Path | None = Field(None, description="Contrast pairs (YAML); default: the shipped.")
+
+    _paths = field_validator("concepts")(resolve_path)
+
+
 class DriftConfig(ConfigModel):
     """Iterated self-training: round 0 is the base model; each round generates data with the
     current model, trains the next one on it, and probes how its behaviour moved."""
@@ -86,5 +98,6 @@ class DriftConfig(ConfigModel):
     probes: ProbeSettings = Field(default_factory=ProbeSettings)
     compare: CompareSettings = Field(default_factory=CompareSettings)
     bench: BenchSettings = Field(default_factory=BenchSettings)
+    representations: RepresentationSettings = Field(default_factory=RepresentationSettings)
 
     _paths = field_validator("constitution")(resolve_path)

@@ -42,6 +42,23 @@ class Comparison(BaseModel):
     report: str | None = None
 
 
+class ReprSummary(BaseModel):
+    """Round k's representations against an earlier round's, per layer (scai repr-diff)."""
+
+    versus: str
+    cka: list[float]  # linear CKA on the probes, per layer (0: embeddings)
+    cka_low: list[float]  # its 95% bootstrap lower bound
+    cka_floor: list[float]  # 1 − CKA of the earlier model with itself (numerical noise)
+    drifted_layers: list[int]
+    concepts: dict[str, list[float]] = Field(default_factory=dict, description="Per concept, "
+                                             "the resampled cosine of its direction per layer.")
+    concept_floor: dict[str, list[float]] = Field(default_factory=dict, description="Per "
+                                                  "concept, the 2.5th percentile of the earlier "
+                                                  "model's direction against itself, per layer.")
+    drifted_concepts: dict[str, list[int]] = Field(default_factory=dict)
+    seconds: float = 0.0
+
+
 class RoundResult(BaseModel):
     """One round: what it trained on, where its model is, and how it moved."""
 
@@ -58,6 +75,8 @@ class RoundResult(BaseModel):
     bench: dict[str, float | None] = Field(default_factory=dict,
                                            description="Accuracy per subtask and 'overall'.")
     bench_parse_failures: int = 0
+    repr_vs_base: ReprSummary | None = None
+    repr_vs_prev: ReprSummary | None = None
     seconds: dict[str, float] = Field(default_factory=dict)
 
 

@@ -215,6 +215,13 @@ def _round(cfg: DriftConfig, k: int, prev: Path, answers: dict[int, list[Answer]
                          training=_final_values(stages),
                          seconds={"train": time.perf_counter() - t0})
     _measure(cfg, k, rr.model, answers, out, cache, progress, rr)
+    if k > 0 and cfg.representations.enabled:
+        from scai.supervise.drift.representations import representation_drift
+
+        t0 = time.perf_counter()
+        rr.repr_vs_base, rr.repr_vs_prev = representation_drift(
+            cfg, k, f"hf:{resolve_base(cfg.base_model)}", f"hf:{prev}", rr.model, out, progress)
+        rr.seconds["representations"] = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     done.write_text(rr.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return rr, ckpt
