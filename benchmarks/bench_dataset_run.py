@@ -8,7 +8,7 @@ subset (`bench_items/subset.py`: the first K items per subtask of one seeded ord
 with K = 20 to measure the time per item, then sizes the next K to fill the time left; answers
 already given come from the response cache, so each step asks only its new items. The largest
 finished step is the result: benchmarks/results/supervise_bench_<model>.json (the run's
-results.json, the command, K, the wall time per step) and docs/supervise_bench_<model>.png.
+results.json, the command, K, the wall time per step) and docs/supervise_bench_dataset_<model>.png.
 With K = all (the whole file) the run is simply `scai bench run --model M`.
 """
 
@@ -88,6 +88,8 @@ def main() -> None:
     parser.add_argument("--model")
     parser.add_argument("--until", help="UTC time HH:MM to stop by")
     parser.add_argument("--work", type=Path, default=Path("/tmp/bench"))
+    parser.add_argument("--first-k", type=int, default=FIRST_K, help="items per subtask in the "
+                        "first step")
     parser.add_argument("--table", type=Path, help="print the markdown table of a saved record")
     args = parser.parse_args()
     if args.table:
@@ -99,7 +101,7 @@ def main() -> None:
     items = load_items(default_items_path())
     full = max(sum(it.subtask == s for it in items) for s in SUBTASKS)
     steps: list[dict] = []
-    k, new_items = FIRST_K, FIRST_K * len(SUBTASKS)
+    k, new_items = args.first_k, args.first_k * len(SUBTASKS)
     while (left := _seconds_until(args.until)) > MARGIN_S + 30:
         started = time.perf_counter()
         step = _step(args.model, k, full, args.work, left)
@@ -131,7 +133,7 @@ def main() -> None:
     dest.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     png = Path(best["out"]) / "bench_accuracy.png"
     if png.is_file():
-        shutil.copy(png, REPO / "docs" / f"supervise_bench_{name}.png")
+        shutil.copy(png, REPO / "docs" / f"supervise_bench_dataset_{name}.png")
     print(f"k={best['k']} per subtask -> {dest}")
 
 
