@@ -7,7 +7,7 @@ from tests.conftest import scai
 # Every command a user is told about (README, docs), feature commands included.
 COMMANDS = {"ask", "models", "validate", "batch", "converse", "simulate", "evaluate-constitution",
             "sweep", "sweep-report", "diff", "drift", "ui", "report", "runs", "cache", "cai",
-            "bench", "steerability", "judge-check", "audit"}
+            "bench", "steerability", "judge-check", "audit", "repr-diff"}
 
 
 def listed_commands(help_text: str) -> list[str]:
