@@ -82,6 +82,7 @@ def test_conditional_cooperator_matches_last_rounds_mean_and_payoffs_follow_the_
     assert first == pytest.approx({"assistant": share, "free_rider": 10 + share,
                                    "conditional": 5 + share, "cooperator": share})
     m = sim.runs[0].epochs[0].metrics
+    assert not [k for k in m if k.startswith("group_")]  # a shared pot: no offer to a group
     assert m["contribution_assistant"] == 1 and m["contribution_users"] == pytest.approx(
         (0 + 25 + 40) / 120)
     assert [m[f"round:{r}"] for r in range(1, 5)] == pytest.approx([0.625, 0.65, 0.675, 0.675])
@@ -144,11 +145,16 @@ def test_a_bad_value_on_the_command_line_is_one_line_and_non_zero(tmp_path):
         done.stderr
 
 
-def test_the_bayes_learner_refuses_the_public_goods_game_in_one_line(tmp_path):
-    cfg = public_goods(tmp_path, "[{policy: cooperator}]", epochs=2, learner="bayes")
+def test_the_bayes_learner_refuses_the_public_goods_game_when_the_file_is_read(tmp_path):
+    path = tmp_path / "pg.yaml"
+    path.write_text(PUBLIC_GOODS.format(groups="[{policy: cooperator}]", epochs=2,
+                                        learner="bayes"))
     with pytest.raises(ConfigError, match="learner bayes needs a game that gives") as err:
-        simulate(cfg, out_dir=tmp_path / "o", progress=False, backend=contributes(5))
-    assert "public_goods" in str(err.value) and "\n" not in str(err.value)
+        load_config(path)
+    assert "(task.type ultimatum or dictator), not 'public_goods'" in str(err.value)
+    res = scai("simulate", str(path), "--runs-dir", str(tmp_path / "runs"))
+    assert res.returncode != 0 and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "runs").exists()  # nothing started
 
 
 # -- the dictator game ----------------------------------------------------------------------------

@@ -194,12 +194,17 @@ def test_per_group_config_errors_are_one_line(tmp_path, groups, task, needle):
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in res.stderr
 
 
-def test_per_group_needs_a_game_with_groups(tmp_path):
+@pytest.mark.parametrize("task", [
+    "{type: assistance, user_kind: scripted}",
+    # groups of users, but one shared pot: no game in which to route a user to a constitution
+    "{type: public_goods, groups: [{policy: free_rider}, {policy: cooperator}]}",
+])
+def test_per_group_needs_a_one_to_one_game(tmp_path, task):
     path = tmp_path / "bad.yaml"
-    path.write_text("kind: contract\ntask: {type: assistance, user_kind: scripted}\n"
-                    "groups: {mode: per_group}\n")
+    path.write_text(f"kind: contract\ntask: {task}\ngroups: {{mode: per_group}}\n")
     res = scai("simulate", str(path))
-    assert res.returncode != 0 and "no user groups" in res.stderr
+    assert res.returncode != 0 and "one user at a time" in res.stderr
+    assert "task.type ultimatum or dictator" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
 
 

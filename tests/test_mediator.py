@@ -141,9 +141,12 @@ def test_schulze_elects_the_condorcet_winner_that_plurality_misses(tmp_path):
     assert replayed == c1 and fresh.calls == []
     # a resumed run finds every episode and constitution recorded: no model call
     again = Deliberation()
-    simulate(config, store, resume=sim.runs[0].run_id, out_dir=tmp_path / "out2",
-             progress=False, backend=again, cache=False)
+    resumed = simulate(config, store, resume=sim.runs[0].run_id, out_dir=tmp_path / "out2",
+                       progress=False, backend=again, cache=False)
     assert again.calls == []
+    # ... and the deliberation with it: the resumed summary reports the same vote
+    assert mediation_of(resumed.runs[0].epochs[1].constitution) == m
+    assert "schulze elected" in (tmp_path / "out2" / "summary.md").read_text()
 
 
 def test_plurality_elects_the_largest_groups_favourite_on_the_same_rankings(tmp_path):

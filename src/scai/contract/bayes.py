@@ -32,6 +32,7 @@ from scai.contract.episode import Episode
 from scai.contract.learner import LearnContext, MetaLearner
 from scai.contract.memory import render_episode
 from scai.contract.prompts import PROMPTS
+from scai.contract.tasks.base import task_types
 from scai.contract.tasks.ultimatum_config import POLICIES as PRIORS
 from scai.errors import ConfigError
 from scai.llm import Message
@@ -139,6 +140,12 @@ def user_evidence(episodes: Sequence[Episode], decisions: int, rng: random.Rando
     return ev
 
 
+def bayes_problem(task_type: str) -> str:
+    """The one-line error for a game the bayes learner cannot read actions from."""
+    return (f"learner bayes needs a game that gives the assistant's action distributions "
+            f"(task.type {' or '.join(task_types('predicts_actions'))}), not {task_type!r}")
+
+
 # -- the learner ----------------------------------------------------------------------------------
 class BayesLearner(MetaLearner):
     """Posterior over candidate principles from the users' actions; Thompson sample or MAP."""
@@ -148,9 +155,7 @@ class BayesLearner(MetaLearner):
         task = ctx.task
         if task is None or not all(hasattr(task, name) for name in (
                 "offer_distribution", "accept_probability", "prior_text")):
-            raise ConfigError(f"learner bayes needs a game that gives the assistant's action "
-                              f"distributions (task.type ultimatum), not "
-                              f"{getattr(task, 'type', 'none')!r}")
+            raise ConfigError(bayes_problem(getattr(task, "type", "none")))
         return task  # type: ignore[return-value]
 
     def pool(self, ctx: LearnContext, game: PredictsActions) -> list[tuple[str, str]]:

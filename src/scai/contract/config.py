@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from scai.config import ConfigModel, resolve_path
+from scai.contract.bayes import bayes_problem
 from scai.contract.groups import GroupsConfig, per_group_problem
 from scai.contract.memory import MemoryConfig
 from scai.contract.metalearn import LearnerConfig
@@ -70,6 +71,12 @@ class ContractConfig(ConfigModel):
             problem = per_group_problem(self.task)
             if problem:
                 raise ValueError(f"groups.mode per_group: {problem}")
+        return self
+
+    @model_validator(mode="after")
+    def _learner_can_read_game(self) -> ContractConfig:
+        if self.learner.type == "bayes" and not getattr(self.task, "predicts_actions", False):
+            raise ValueError(bayes_problem(self.task.type))
         return self
 
     @model_validator(mode="after")

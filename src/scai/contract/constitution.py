@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
+from scai.contract.mediator_record import Mediation
 from scai.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class Constitution(BaseModel):
     posterior: list[Candidate] | None = Field(
         None, description="bayes: every candidate weighed when this constitution was chosen "
         "(the pool the next epoch starts from), in the order they joined.")
+    mediation: Mediation | None = Field(
+        None, description="mediator: the deliberation that wrote this constitution.")
 
     def text(self) -> str:
         """The principles as the assistant's prompt shows them (numbered when several)."""

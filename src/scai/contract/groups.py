@@ -28,6 +28,7 @@ from scai.contract.result import EpochRecord
 from scai.contract.router import Route, observed_route, oracle_route, route_key
 from scai.contract.steps import Caller
 from scai.contract.tasks import Task
+from scai.contract.tasks.base import task_types
 from scai.contract.tasks.society import group_label
 from scai.store import Run
 
@@ -56,10 +57,11 @@ def per_group_problem(task: Any) -> str | None:
     """Why a task config cannot have per-group constitutions, or None (one line, for the
     config error): it needs a seated society with two or more groups, each with a user."""
     groups, fixed = getattr(task, "groups", None), getattr(task, "fixed", None)
-    if not isinstance(groups, list) or fixed is None or not all(
-            hasattr(g, "policy") for g in groups):
-        return (f"the {task.type} task has no user groups; per-group constitutions need a game "
-                "with `task.groups` (ultimatum, dictator)")
+    if not getattr(task, "one_user_at_a_time", False) or not isinstance(groups, list) \
+            or fixed is None or not all(hasattr(g, "policy") for g in groups):
+        return (f"the {task.type} game does not seat the assistant with one user at a time, so "
+                f"no router can pick a constitution per user; per-group constitutions need "
+                f"task.type {' or '.join(task_types('one_user_at_a_time'))}")
     labels = {(g.policy, g.manner) for g in groups}
     if len(labels) < 2:
         return "task.groups needs two or more groups (differing in policy or manner)"

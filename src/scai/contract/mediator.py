@@ -23,7 +23,6 @@ from scai.contract.constitution import Constitution, generality_problem
 from scai.contract.learner import LearnContext, MetaLearner
 from scai.contract.mediator_members import LADDER, Member, members_of, seen_by
 from scai.contract.mediator_record import (
-    MediatedConstitution,
     Mediation,
     MemberVote,
     RevisionRound,
@@ -270,8 +269,8 @@ class MediatorLearner(MetaLearner):
             final_mean_utility=sum(finals) / len(finals) if finals else None,  # type: ignore[arg-type]
             final_min_utility=min(finals) if finals else None,  # type: ignore[type-var]
             endorsement_scale="utility 0-1" if scripted else "rating 1-5")
-        return MediatedConstitution(principles=[text], epoch=e + 1, source="mediator",
-                                    rationale=rationale(record), mediation=record)
+        return Constitution(principles=[text], epoch=e + 1, source="mediator",
+                            rationale=rationale(record), mediation=record)
 
 
 def rationale(m: Mediation) -> str:

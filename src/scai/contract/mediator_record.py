@@ -1,8 +1,8 @@
 """What one mediation leaves: the opinions, the candidates, every member's ranking, what every
 rule would have elected on those rankings, the critique-and-revise rounds and the endorsements.
 
-The record travels inside the learned constitution (`MediatedConstitution.mediation`), so it is
-stored with the `constitution` event the loop logs (`c{epoch}`) and read back from it.
+The record travels inside the learned constitution (`Constitution.mediation`), so it is stored
+with the `constitution` event the loop logs (`c{epoch}`) and read back with it on a resume.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from scai.contract.constitution import Constitution
 from scai.contract.social_choice import Rule
 
 
@@ -77,17 +76,12 @@ class Mediation(BaseModel):
         return all(m.utilities is not None for m in self.members)
 
 
-class MediatedConstitution(Constitution):
-    """A constitution the mediator learner wrote, with the deliberation behind it."""
-
-    mediation: Mediation | None = None
-
-
-def mediation_of(constitution: Constitution | dict[str, Any]) -> Mediation | None:
-    """The mediation behind a constitution (an object, or a stored `constitution` payload)."""
-    if isinstance(constitution, MediatedConstitution):
+def mediation_of(constitution: Any) -> Mediation | None:
+    """The mediation behind a constitution (a `Constitution`, whose model holds this record, or
+    a stored `constitution` payload)."""
+    if not isinstance(constitution, dict):
         return constitution.mediation
-    if isinstance(constitution, dict) and isinstance(constitution.get("mediation"), dict):
+    if isinstance(constitution.get("mediation"), dict):
         try:
             return Mediation.model_validate(constitution["mediation"])
         except ValueError:
@@ -95,6 +89,6 @@ def mediation_of(constitution: Constitution | dict[str, Any]) -> Mediation | Non
     return None
 
 
-def mediations(constitutions: Iterable[Constitution | dict[str, Any]]) -> list[Mediation]:
+def mediations(constitutions: Iterable[Any]) -> list[Mediation]:
     """Every mediation found among `constitutions`, in their order."""
     return [m for c in constitutions if (m := mediation_of(c)) is not None]

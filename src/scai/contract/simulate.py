@@ -97,7 +97,9 @@ async def run_once(
     if first not in done_cons:
         run.log("constitution", current.model_dump(exclude_none=True), key=first)
     truth = true_groups(task)
-    by_group = len(set(truth.values())) > 1  # a mixed society: per-group metrics beside
+    # a mixed society in a one-to-one game: per-group metrics beside (a shared pot has no
+    # "offer to group G" to read them from)
+    by_group = task.cfg.one_user_at_a_time and len(set(truth.values())) > 1
 
     make = LEARNERS.get(config.learner.type)
     learner = make(config.learner, task.table.steps, config.meta_model or config.model) \

@@ -35,6 +35,13 @@ class TaskConfig(ConfigModel):
     """Base of a game's config section; `type` names the game in `TASKS`."""
 
     type: str
+    # What the game lets a learner or a router do (checked when the config file is read):
+    # `predicts_actions`: the game says how the assistant would act under a principle (the
+    # bayes learner's likelihood); `one_user_at_a_time`: the assistant faces one user per game,
+    # so a router can choose a constitution per user (per-group constitutions).
+    predicts_actions: ClassVar[bool] = False
+    one_user_at_a_time: ClassVar[bool] = False
+
 
 
 @dataclass
@@ -182,6 +189,11 @@ def register_task(task: type[Task]) -> type[Task]:
 def task_for(cfg: TaskConfig) -> type[Task]:
     """The game a config section belongs to."""
     return TASKS[cfg.type]
+
+
+def task_types(capability: str) -> list[str]:
+    """The registered games' `type`s whose config has `capability` set, in registry order."""
+    return [name for name, task in TASKS.items() if getattr(task.config, capability, False)]
 
 
 _adapters: dict[tuple[type[TaskConfig], ...], TypeAdapter] = {}

@@ -4,7 +4,7 @@ the assistant's prior. Each game adds its `type` and its own `scripted` section.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -44,6 +44,9 @@ class OfferShares(ConfigModel):
 
 class SplitTask(TaskConfig):
     """A game where a proposer splits an amount with a partner (the fields both games share)."""
+
+    predicts_actions: ClassVar[bool] = True
+    one_user_at_a_time: ClassVar[bool] = True
 
     flexible: int = Field(1, ge=1, le=100, description="Flexible agents (follow the constitution).")
     fixed: int = Field(9, ge=0, le=100, description="Fixed-policy agents (the users).")
