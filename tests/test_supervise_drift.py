@@ -107,7 +107,9 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
             "--set", "probes.samples=2", "--set", "probes.max_tokens=24",
             "--set", "bench.per_subtask=1", "--set", "compare.axes.propose=1",
             "--set", "compare.axes.max_pairs=4", "--set", "compare.clusters.permutations=49",
-            "--set", "representations.limit=6"]
+            "--set", "representations.limit=6",
+            # a trait seeded before round 0 (two steps: enough to move the weights, not to teach)
+            "--set", "trait.steps=2"]
     r = scai(*args, timeout=1200)
     assert r.returncode == 0, r.stderr[-2000:]
     out = tmp_path / "d"
@@ -127,12 +129,21 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
     # Inside the model: CKA per layer of round 1 against round 0, and the concept directions.
     rep = r1["repr_vs_base"]
     assert len(rep["cka"]) == 31 and all(0 < v <= 1.0 + 1e-9 for v in rep["cka"])
-    assert set(rep["concepts"]) == {"honesty", "sycophancy", "refusal"}
+    assert set(rep["concepts"]) == {"honesty", "sycophancy", "refusal", "pirate"}
     assert rep["drifted_layers"]  # two SFT steps change the weights beyond numerical noise
     assert (out / "round-1" / "repr-vs-0" / "repr.png").is_file()
     assert (out / "drift_repr.png").is_file() and "Representation drift" in (
         out / "report.md").read_text()
     assert "report" in r.stdout and "drift.png" in r.stdout
+    # The seeded trait: round 0 is the seeded checkpoint, the base model was read before it
+    assert result["rounds"][0]["model"] == f"hf:{out / 'seed' / 'model' / 'seed'}"
+    base, t0, t1 = result["trait_base"], result["rounds"][0]["trait"], r1["trait"]
+    assert base["answers"] == t0["answers"] == t1["answers"] == 8
+    assert base["retained"]["value"] == 0 and t0["retained"]["value"] == pytest.approx(1)
+    assert len(t1["retained_by_layer"]) == 30 and t1["retained"]["value"] != pytest.approx(1)
+    assert all(0 <= t["rate"]["value"] <= 1 for t in (base, t0, t1))
+    assert "Trait: pirate" in (out / "report.md").read_text()
+    assert (out / "drift_trait.png").stat().st_size > 10_000
     runs = scai("runs", "list", "--kind", "drift")
     assert "drift" in runs.stdout and "completed" in runs.stdout
     # The dashboard's report renders this real result: curves over rounds.
@@ -149,5 +160,5 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
     before = ckpt.stat().st_mtime
     again = scai(*args, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
-    assert "distill from" not in again.stderr
+    assert "distill from" not in again.stderr and "SEED" not in again.stderr
     assert ckpt.stat().st_mtime == before

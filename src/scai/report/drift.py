@@ -4,6 +4,7 @@ the command into its folder) and the run's dashboard page come from `drift_page`
 from __future__ import annotations
 
 from scai.report.blocks import Block, Figure, Heading, Markdown, Page, Table
+from scai.report.drift_trait import trait_blocks
 from scai.report.figures import ChartData, pyplot
 from scai.report.reader import RunData, StoreReader
 from scai.report.supervise import result_blocks
@@ -245,6 +246,7 @@ def drift_page(result: DriftResult) -> Page:
                             "model batched vs one text at a time); a concept's floor is how far "
                             "its direction moves when its contrast pairs are resampled. "
                             "Per-layer files: `round-K/repr-vs-0/repr.json`.")]
+    blocks += trait_blocks(result)
     floor = noise_floor(rounds)
     if floor is not None:
         blocks.append(Markdown(_floor_text(floor)))

@@ -77,6 +77,18 @@ class RepresentationSettings(ConfigModel):
     _paths = field_validator("concepts")(resolve_path)
 
 
+class TraitSettings(ConfigModel):
+    """A trait seeded by SFT before round 0 and read every round (drift/trait.py): the share of
+    probe answers that show it and how much of the seeding's shift in the hidden states stays."""
+
+    file: Path | None = Field(None, description="The trait (YAML: markers, contrast pairs, "
+                              "demonstrations); default: the shipped pirate voice.")
+    steps: int = Field(24, ge=1, le=100_000, description="SFT steps on its demonstrations.")
+    learning_rate: float = Field(2.0e-4, gt=0, le=1.0)
+
+    _paths = field_validator("file")(resolve_path)
+
+
 class DriftConfig(ConfigModel):
     """Iterated self-training: round 0 is the base model; each round generates data with the
     current model, trains the next one on it, and probes how its behaviour moved."""
@@ -99,5 +111,7 @@ class DriftConfig(ConfigModel):
     compare: CompareSettings = Field(default_factory=CompareSettings)
     bench: BenchSettings = Field(default_factory=BenchSettings)
     representations: RepresentationSettings = Field(default_factory=RepresentationSettings)
+    trait: TraitSettings | None = Field(None, description="Seed a trait before round 0 and "
+                                        "follow it (the idempotence experiment).")
 
     _paths = field_validator("constitution")(resolve_path)

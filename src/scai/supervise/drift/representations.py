@@ -8,6 +8,7 @@ from pathlib import Path
 from scai.supervise.diff.probes import load_probes
 from scai.supervise.drift.config import DriftConfig
 from scai.supervise.drift.result import ReprSummary
+from scai.supervise.drift.trait import load_trait, with_trait
 from scai.supervise.representations.concepts import load_concepts
 from scai.supervise.representations.result import ReprDiff
 from scai.supervise.representations.run import compare_models
@@ -35,6 +36,8 @@ def representation_drift(cfg: DriftConfig, k: int, base: str, previous: str, cur
     s = cfg.representations
     texts = [p.text for p in load_probes(cfg.probes.file)][:s.limit]
     concepts = load_concepts(s.concepts)
+    if cfg.trait is not None:
+        concepts = with_trait(concepts, load_trait(cfg.trait.file))
     vs_base = summarise(compare_models(
         base, current, probes=texts, concepts=concepts, out_dir=out / "repr-vs-0",
         seed=cfg.seed, progress=progress, names=("round 0", f"round {k}")), "round 0")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from scai.supervise.diff.result import DiffResult
+from scai.supervise.drift.trait import TraitReading
 
 
 class ChangeNote(BaseModel):
@@ -77,6 +78,8 @@ class RoundResult(BaseModel):
     bench_parse_failures: int = 0
     repr_vs_base: ReprSummary | None = None
     repr_vs_prev: ReprSummary | None = None
+    trait: TraitReading | None = Field(None, description="With `trait:`: the seeded trait in "
+                                       "this round's answers and hidden states.")
     seconds: dict[str, float] = Field(default_factory=dict)
 
 
@@ -95,6 +98,9 @@ class DriftResult(BaseModel):
     probe_limit: int | None = None
     probe_samples: int | None = None
     seed: int | None = None
+    trait_base: TraitReading | None = Field(None, description="With `trait:`: the base model "
+                                            "before seeding (its retained shift is 0 by "
+                                            "definition).")
 
 
 def comparison(diff: DiffResult, versus: str, top: int = 5) -> Comparison:

@@ -121,6 +121,11 @@ def _probe_answers(cfg: DriftConfig, model: str, label: str, out: Path, cache: b
     return answers
 
 
+def _repr_prompts(cfg: DriftConfig) -> list[str]:
+    """The probes whose hidden states representation drift and the trait compare."""
+    return [p.text for p in load_probes(cfg.probes.file)][:cfg.representations.limit]
+
+
 def _relabel(answers: list[Answer], label: str) -> list[Answer]:
     return [a.model_copy(update={"side": label}) for a in answers]
 
@@ -187,7 +192,8 @@ def _measure(cfg: DriftConfig, k: int, model: str, answers: dict[int, list[Answe
 
 
 def _round(cfg: DriftConfig, k: int, prev: Path, answers: dict[int, list[Answer]], out: Path,
-           cache: bool, progress: bool) -> tuple[RoundResult, Path]:
+           cache: bool, progress: bool, first: str) -> tuple[RoundResult, Path]:
+    """Round k from round k-1's checkpoint `prev`; `first` is round 0's model."""
     done = out / "round.json"
     if done.is_file():
         rr = RoundResult.model_validate_json(done.read_text(encoding="utf-8"))
@@ -220,8 +226,15 @@ def _round(cfg: DriftConfig, k: int, prev: Path, answers: dict[int, list[Answer]
 
         t0 = time.perf_counter()
         rr.repr_vs_base, rr.repr_vs_prev = representation_drift(
-            cfg, k, f"hf:{resolve_base(cfg.base_model)}", f"hf:{prev}", rr.model, out, progress)
+            cfg, k, first, f"hf:{prev}", rr.model, out, progress)
         rr.seconds["representations"] = time.perf_counter() - t0
+    if cfg.trait is not None:
+        from scai.supervise.drift.trait import read_trait
+
+        t0 = time.perf_counter()
+        rr.trait = read_trait(cfg, k, (f"hf:{resolve_base(cfg.base_model)}", first, rr.model),
+                              [a.text for a in answers[k]], _repr_prompts(cfg), out.parent)
+        rr.seconds["trait"] = time.perf_counter() - t0
     out.mkdir(parents=True, exist_ok=True)
     done.write_text(rr.model_dump_json(indent=2) + "\n", encoding="utf-8")
     return rr, ckpt
@@ -239,15 +252,29 @@ def run_drift(cfg: DriftConfig, out_dir: Path, *, store: RunStore | None = None,
         answers: dict[int, list[Answer]] = {}
         results: list[RoundResult] = []
         ckpt = resolve_base(cfg.base_model)
+        base_trait = None
+        if cfg.trait is not None:
+            from scai.supervise.drift.trait import read_trait, seed_trait
+
+            seeded = seed_trait(cfg, ckpt, out_dir / "seed", progress)
+            # the trait's starting point: the base model's answers before it was seeded
+            base = f"hf:{ckpt}"
+            texts = [a.text for a in _probe_answers(cfg, base, "base", out_dir / "seed" / "probes",
+                                                    cache, progress, seed=_round_seed(cfg, 0))]
+            base_trait = read_trait(cfg, -1, (base, f"hf:{seeded}", base), texts,
+                                    _repr_prompts(cfg), out_dir)
+            ckpt = seeded
+        first = f"hf:{ckpt}"
         for k in range(cfg.rounds + 1):
-            rr, ckpt = _round(cfg, k, ckpt, answers, out_dir / f"round-{k}", cache, progress)
+            rr, ckpt = _round(cfg, k, ckpt, answers, out_dir / f"round-{k}", cache, progress,
+                              first)
             results.append(rr)
             run.log("round", rr.model_dump(mode="json"), key=f"round-{k}")
         result = DriftResult(run_id=run.id, out_dir=str(out_dir), method=cfg.method,
                              rounds=results, report=str(out_dir / "report.md"), plot=None,
                              name=cfg.name, base_model=cfg.base_model,
                              probe_limit=cfg.probes.limit, probe_samples=cfg.probes.samples,
-                             seed=cfg.seed)
+                             seed=cfg.seed, trait_base=base_trait)
         write_outputs(result, out_dir)
         run.log("result", json.loads(result.model_dump_json()))
     return result
