@@ -28,11 +28,11 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+
+from resumable import run_resumable
 
 CONFIG = """\
 kind: contract
@@ -117,8 +117,10 @@ def run_job(job: dict) -> dict:
             "learner_steps": learner_steps, "wall_s": wall}
 
 
-def _init_worker(threads: int) -> None:
-    os.environ["SCAI_THREADS"] = str(threads)
+def _describe(row: dict) -> str:
+    return (f"{row['model']} {row['learner']} {row['finding']} {row['policy']}/{row['manner']} "
+            f"seed {row['seed']}: sampled {row['sampled']} expected "
+            f"{[round(x, 3) for x in row['expected']]} ({row['wall_s']:.0f} s)")
 
 
 def main() -> None:
@@ -145,28 +147,10 @@ def main() -> None:
             for seed in range(args.first_seed, args.first_seed + args.seeds)
             for f, policy, manner in cells for model in args.models for learner in args.learners]
     # Rows are appended as they finish; a rerun with the same --out skips the finished jobs.
-    done_path = args.out.with_suffix(".jsonl")
-    done_path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [json.loads(line) for line in done_path.read_text().splitlines()] \
-        if done_path.exists() else []
     ident = ("finding", "model", "learner", "policy", "manner", "seed")
-    finished = {tuple(r[k] for k in ident) for r in rows}
-    todo = [j for j in jobs if tuple(j[k] for k in ident) not in finished]
-    start = time.perf_counter()
-    threads = max(1, (os.cpu_count() or 2) // args.workers)
-    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(threads,)) as pool, \
-            done_path.open("a", encoding="utf-8") as sink:
-        futures = [pool.submit(run_job, j) for j in todo]
-        for i, fut in enumerate(as_completed(futures), 1):
-            row = fut.result()
-            rows.append(row)
-            sink.write(json.dumps(row) + "\n")
-            sink.flush()
-            print(f"[{i}/{len(todo)}] {row['model']} {row['learner']} {row['finding']} "
-                  f"{row['policy']}/{row['manner']} seed {row['seed']}: sampled "
-                  f"{row['sampled']} expected {[round(x, 3) for x in row['expected']]} "
-                  f"({row['wall_s']:.0f} s)", file=sys.stderr)
-    wall = time.perf_counter() - start  # this invocation only (a resumed run says so)
+    rows, wall = run_resumable(  # wall: this invocation only (a resumed run says so)
+        jobs, run_job, args.out.with_suffix(".jsonl"), ident, workers=args.workers,
+        describe=_describe)
     args.out.write_text(json.dumps({"wall_s": wall, "epochs": args.epochs, "rows": rows},
                                    indent=1), encoding="utf-8")
     from contract_learning_report import report

@@ -27,11 +27,11 @@ import argparse
 import asyncio
 import json
 import os
-import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
+
+from resumable import run_resumable
 
 CONFIG = """\
 kind: contract
@@ -125,8 +125,10 @@ def run_job(job: dict) -> dict:
     return row
 
 
-def _init_worker(threads: int) -> None:
-    os.environ["SCAI_THREADS"] = str(threads)
+def _describe(row: dict) -> str:
+    gaps = {g: round(v["exact_gap"], 3) for g, v in row["per_group"].items()}
+    return (f"{row['router']} seed {row['seed']}: exact gaps {gaps}, "
+            f"routing {row['routing_accuracy']} ({row['wall_s']:.0f} s)")
 
 
 def main() -> None:
@@ -157,27 +159,9 @@ def main() -> None:
             for seed in range(args.first_seed, args.first_seed + args.seeds)
             for router in args.routers]
     # Rows are appended as they finish; a rerun with the same --out skips the finished jobs.
-    done_path = args.out.with_suffix(".jsonl")
-    done_path.parent.mkdir(parents=True, exist_ok=True)
-    rows = [json.loads(line) for line in done_path.read_text().splitlines()] \
-        if done_path.exists() else []
-    finished = {(r["router"], r["seed"]) for r in rows}
-    todo = [] if args.report_only else \
-        [j for j in jobs if (j["router"], j["seed"]) not in finished]
-    start = time.perf_counter()
-    threads = max(1, (os.cpu_count() or 2) // args.workers)
-    with ProcessPoolExecutor(args.workers, initializer=_init_worker, initargs=(threads,)) as pool, \
-            done_path.open("a", encoding="utf-8") as sink:
-        futures = [pool.submit(run_job, j) for j in todo]
-        for i, fut in enumerate(as_completed(futures), 1):
-            row = fut.result()
-            rows.append(row)
-            sink.write(json.dumps(row) + "\n")
-            sink.flush()
-            gaps = {g: round(v["exact_gap"], 3) for g, v in row["per_group"].items()}
-            print(f"[{i}/{len(todo)}] {row['router']} seed {row['seed']}: exact gaps {gaps}, "
-                  f"routing {row['routing_accuracy']} ({row['wall_s']:.0f} s)", file=sys.stderr)
-    wall = time.perf_counter() - start  # this invocation only (a resumed run says so)
+    rows, wall = run_resumable(  # wall: this invocation only (a resumed run says so)
+        jobs, run_job, args.out.with_suffix(".jsonl"), ("router", "seed"), workers=args.workers,
+        skip_all=args.report_only, describe=_describe)
     settings = {k: getattr(args, k) for k in ("epochs", "mixed", "fixed_fixed", "proposals",
                                               "decisions", "model")}
     payload = {"wall_s": None if args.report_only else wall, **settings, "rows": rows}
