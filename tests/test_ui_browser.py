@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from scai.report.reader import StoreReader
-from tests.conftest import free_port
+from tests.conftest import REPO, free_port
 from tests.ui_store import ui_store  # noqa: F401  (fixture)
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -108,7 +108,7 @@ def test_dashboard_serves_a_contract_page_with_plots_and_constitution(ui_store, 
     shots = os.environ.get("SCAI_UI_SCREENSHOTS")
     if not shots:
         return
-    out = Path(shots)
+    out = Path(shots) if Path(shots).is_absolute() else REPO / shots  # tests run in tmp dirs
     out.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(out / "ui_contract.png"))
     pages = [
