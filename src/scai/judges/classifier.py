@@ -198,3 +198,38 @@ class RefusalClassifier(BaseModel):
         if not data.texts:
             return []
         return _proba(data.design(self.vocabulary), np.asarray(self.weights)).tolist()
+
+
+# Bump when fitting changes in a way the constants above do not show (the cache key).
+FIT_VERSION = "1"
+
+
+def fit_cached(label: str, replies: Sequence[str], requests: Sequence[Request | None],
+               labels: Sequence[int], *, seed: int = 0) -> RefusalClassifier:
+    """`RefusalClassifier.fit` on these replies, kept as JSON under
+    `$SCAI_CACHE_DIR/classifiers/`, keyed by the replies, their request kinds and labels, the
+    seed and every fitting constant (the embedder is the one shipped model): the embedding and
+    cross-validation are paid once per machine, not once per process. A cache file that does
+    not read back is refitted and replaced."""
+    import hashlib
+    import json
+
+    from scai.llm.cache import default_cache_dir
+
+    key = hashlib.sha256(json.dumps({
+        "version": FIT_VERSION, "label": label, "seed": seed,
+        "constants": [STRENGTHS, FOLDS, NGRAMS, MIN_REPLIES, EMBEDDING_WEIGHT, BIAS_SCALE],
+        "replies": list(replies), "requests": list(requests), "labels": [int(v) for v in labels],
+    }).encode()).hexdigest()[:32]
+    path = default_cache_dir() / "classifiers" / f"{label}-{key}.json"
+    if path.is_file():
+        try:
+            return RefusalClassifier.model_validate_json(path.read_text(encoding="utf-8"))
+        except ValueError:
+            pass
+    model = RefusalClassifier.fit(label, Replies(replies, requests), labels, seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(model.model_dump_json(), encoding="utf-8")
+    tmp.replace(path)
+    return model

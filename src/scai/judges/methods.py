@@ -194,7 +194,7 @@ class ClassifierJudge:
     def __init__(self, dev: Sequence[CalibrationItem], *,
                  train: Sequence[CalibrationItem] | None = None, seed: int = 0):
         from scai.judges.calibration import load_training
-        from scai.judges.classifier import RefusalClassifier
+        from scai.judges.classifier import fit_cached
 
         mine = [it for it in [*(load_training() if train is None else train), *dev]
                 if "refused" in it.labels]
@@ -203,8 +203,9 @@ class ClassifierJudge:
                               "and not-refused replies to fit on")
         key = (seed, tuple((it.family, it.reply, it.labels["refused"]) for it in mine))
         if key not in _FITTED:  # judge-check and CAI evaluation in one process fit once
-            _FITTED[key] = RefusalClassifier.fit(
-                "refused", _replies(mine), [it.labels["refused"] for it in mine], seed=seed)
+            _FITTED[key] = fit_cached(
+                "refused", [it.reply for it in mine], [REQUEST_OF_FAMILY[it.family] for it in mine],
+                [it.labels["refused"] for it in mine], seed=seed)
         self.model = _FITTED[key]
 
     async def predict(self, items: Sequence[CalibrationItem], advance: Callable[[int], None]
