@@ -193,6 +193,16 @@ def test_dictator_splits_are_final_and_measured_per_group(tmp_path):
     assert all(g["payoff_recipient"] == g["offer"] and g["payoff_proposer"] == 50 - g["offer"]
                for g in games)
     assert m["recipient_payoff"] == pytest.approx(sum(g["offer"] for g in games) / 500)
+    # per group, as in the ultimatum game, a gift always standing: what the assistant gave the
+    # altruists (0.3), what they gave (0.9), and what they got in games with the assistant
+    assert m["group_share:altruistic"] == 0.3 and m["group_norm:altruistic"] == 0.9
+    assert m["group_gap:altruistic"] == pytest.approx(0.6)
+    with_assistant = [g for g in games if "flexible" in (g["proposer"]["kind"],
+                                                          g["recipient"]["kind"])]
+    got = [(g["payoff_proposer"] if g["proposer"]["kind"] == "fixed" else g["payoff_recipient"])
+           / g["amount"] for g in with_assistant
+           if "altruistic" in (g["proposer"].get("policy"), g["recipient"].get("policy"))]
+    assert m["group_utility:altruistic"] == pytest.approx(sum(got) / len(got))
     assert not [p for _, p in backend.calls if "decision" in p.json_schema["properties"]]
     prompts = [msgs[-1].content for msgs, p in backend.calls]
     assert prompts and all("cannot refuse: what you decide is final" in p for p in prompts)
