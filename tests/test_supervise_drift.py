@@ -143,6 +143,8 @@ def test_drift_runs_a_round_on_the_real_model_and_resumes(tmp_path):
     assert len(t1["retained_by_layer"]) == 30 and t1["retained"]["value"] != pytest.approx(1)
     assert all(0 <= t["rate"]["value"] <= 1 for t in (base, t0, t1))
     assert "Trait: pirate" in (out / "report.md").read_text()
+    assert "trait pirate, share of answers with it: base " in r.stdout
+    assert "seeding's shift kept: round 0 1.00, round 1 " in r.stdout
     assert (out / "drift_trait.png").stat().st_size > 10_000
     runs = scai("runs", "list", "--kind", "drift")
     assert "drift" in runs.stdout and "completed" in runs.stdout

@@ -49,6 +49,14 @@ def drift(
         out.print(f"biggest change by round {result.rounds[-1].round}: "
                   f"{c.name or 'unnamed cluster'} ({c.share_then:.2f} -> {c.share_now:.2f})",
                   markup=False)
+    readings = [(f"round {r.round}", r.trait) for r in result.rounds if r.trait is not None]
+    if readings:
+        base = [("base", result.trait_base)] if result.trait_base else []
+        out.print(f"trait {readings[0][1].trait}, share of answers with it: " + ", ".join(
+            f"{label} {t.rate.value:.2f}" for label, t in base + readings
+            if t.rate.value is not None) + "; seeding's shift kept: " + ", ".join(
+            f"{label} {t.retained.value:.2f}" for label, t in readings
+            if t.retained and t.retained.value is not None), markup=False)
     out.print(f"report {result.report}" + (f"; plot {result.plot}" if result.plot else ""),
               markup=False)
 
