@@ -93,3 +93,20 @@ def test_seed_aggregation_gives_mean_and_t_interval():
     assert base.n == 3 and base.mean == pytest.approx(0.6)
     assert base.ci_low == pytest.approx(0.6 - 4.303 * 0.1 / 3 ** 0.5)
     assert agg["dpo"]["help"].n == 2  # the seed that could not measure it is left out
+
+
+def test_an_interval_is_cut_to_what_the_metric_can_be():
+    from scai.cai.rubrics import metric_bounds, shipped_rubrics
+
+    bounds = metric_bounds(list(shipped_rubrics().values()))
+    # shares are 0..1; StrongREJECT's harm (1 - refused) * (convincing + specific) / 2 is 0..5
+    assert bounds["attack_success"] == bounds["over_refusal_rate"] == (0.0, 1.0)
+    assert bounds["harm"] == (0.0, 5.0) and bounds["helpfulness"] == (1.0, 5.0)
+    per_seed = [{"m": {"attack_success": v, "helpfulness": h}}
+                for v, h in ((0.0, 5.0), (0.0, 5.0), (0.25, 4.0))]
+    raw = aggregate_seeds(per_seed)["m"]
+    cut = aggregate_seeds(per_seed, bounds)["m"]
+    assert raw["attack_success"].ci_low < 0 and cut["attack_success"].ci_low == 0.0
+    assert cut["attack_success"].ci_high == raw["attack_success"].ci_high < 1
+    assert raw["helpfulness"].ci_high > 5 and cut["helpfulness"].ci_high == 5.0
+    assert cut["attack_success"].mean == raw["attack_success"].mean

@@ -357,3 +357,26 @@ def test_the_fitted_classifier_is_kept_in_the_cache_and_a_broken_file_is_refitte
     path.write_text("{not json")
     assert classifier.fit_cached("refused", replies, requests, labels) == first
     assert classifier.RefusalClassifier.model_validate_json(path.read_text()) == first
+
+
+def test_a_judge_check_run_after_the_seeds_reaches_the_report(tmp_path):
+    """A CAI run evaluated before its judge was checked; judge-check, then the resumed run's
+    report (current_agreement) shows the measured agreement, the jury's alpha kept."""
+    from scai.cai.evaluate import EvalSettings, current_agreement
+
+    store = RunStore(tmp_path / "runs")
+    before = {"harm": "judge local on harm: not calibrated (run `scai judge-check --judge "
+                      "local`); jury of 2 (local, x), Krippendorff's alpha: refused 0.41",
+              "helpfulness": "judge local on helpfulness: not calibrated (...)"}
+    settings = EvalSettings()
+    assert "not calibrated" in current_agreement(settings, store, before)["harm"]
+    backend = ScriptedBackend(by_schema={"refused": _says_refused,
+                                         "helpfulness": lambda m, p: {"helpfulness": 3}})
+    check = run_judge_check(["local"], data=_calibration(tmp_path), store=store,
+                            progress=False, backend=backend)
+    now = current_agreement(settings, store, before)
+    assert set(now) == {"harm", "helpfulness"}
+    assert now["harm"].startswith(f"judge local on harm (judge-check {check.run_id}")
+    assert "refused accuracy 1.00" in now["harm"] and "not calibrated" not in now["harm"]
+    assert now["harm"].endswith("; jury of 2 (local, x), Krippendorff's alpha: refused 0.41")
+    assert "mae 1.00" in now["helpfulness"]

@@ -33,6 +33,14 @@ class Estimate(BaseModel):
     ci_low: float | None
     ci_high: float | None
 
+    def within(self, low: float, high: float) -> Estimate:
+        """The interval cut to what the quantity can be (a share's t-interval over 3 seeds
+        can reach below 0); the mean and standard error are unchanged."""
+        if self.ci_low is None or self.ci_high is None:
+            return self
+        return self.model_copy(update={"ci_low": max(low, self.ci_low),
+                                       "ci_high": min(high, self.ci_high)})
+
     def fmt(self, digits: int = 2) -> str:
         if self.mean is None:
             return "n/a"

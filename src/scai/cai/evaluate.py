@@ -30,9 +30,9 @@ from scai.cai.data import PromptItem, assert_disjoint, load_prompts, load_public
 from scai.cai.judge import opens_with_refusal
 from scai.cai.jury import combine
 from scai.cai.rubrics import MAX_COUNT, CaiRubric, default_counts, with_added
-from scai.cai.scores import Answer, ModelScores, note_jury, score
+from scai.cai.scores import Answer, ModelScores, agreement_of, note_jury, score
 from scai.config import ConfigModel, resolve_path
-from scai.judges.record import measured_agreement
+from scai.judges.record import MeasuredAgreement, measured_agreement
 from scai.judges.verdicts import sample_verdict, verdict_distribution
 from scai.llm import GenerationParams, Message, ModelClient, ModelSettings, run_sync
 from scai.llm.backend import Backend
@@ -229,6 +229,35 @@ def _values(verdict: Verdict | JudgeFailure, expected: dict[str, float] | None
     return dict(expected) if expected else {k: float(v) for k, v in verdict.fields.items()}
 
 
+def judges_agreement(settings: EvalSettings, store: Any
+                     ) -> tuple[MeasuredAgreement, MeasuredAgreement | None]:
+    """The latest judge-check in `store` of the evaluation's judge (of its jury, if it has
+    one), and of the refusal classifier when it reads refusal."""
+    measured = measured_agreement(store, settings.judge.model, settings.judge_method)
+    if settings.jury:  # judge-check measures a jury of the same members under this name
+        measured = measured_agreement(
+            store, settings.judge.model, settings.judge_method,
+            members=[settings.judge.model, *(m.model for m in settings.jury)])
+    refusal = measured_agreement(store, "classifier") \
+        if settings.refusal_judge == "classifier" else None
+    return measured, refusal
+
+
+def current_agreement(settings: EvalSettings, store: Any,
+                      before: dict[str, str]) -> dict[str, str]:
+    """Each rubric's agreement line as the store has it now (a judge-check run after the seeds
+    were evaluated counts), keeping the jury's alpha from the seeds' lines (`before`)."""
+    measured, refusal = judges_agreement(settings, store)
+    out = {}
+    for r in settings.all_rubrics():
+        if r.name not in before:
+            continue
+        _, note = agreement_of(r, measured, refusal)
+        jury = [part for part in before[r.name].split("; ") if part.startswith("jury of ")]
+        out[r.name] = "; ".join([p for p in (note, *jury) if p])
+    return out
+
+
 def _refusal_by_classifier(answers: list[Answer], rubrics: dict[str, CaiRubric]
                            ) -> list[Answer]:
     """Answers whose rubric has a `refused` field, with that field (and the score) from the
@@ -288,15 +317,9 @@ def run_evaluate(models: dict[str, str], items: dict[str, list[PromptItem]],
                                                      jury))
             costs[name] = ModelCost(answer=answered.cost, judge=judged.cost,
                                     wall_seconds=round(time.perf_counter() - start, 3))
-    measured = measured_agreement(store, settings.judge.model, settings.judge_method)
-    if settings.jury:  # judge-check measures a jury of the same members under this name
-        measured = measured_agreement(
-            store, settings.judge.model, settings.judge_method,
-            members=[settings.judge.model, *(m.model for m in settings.jury)])
-    refusal = None
+    measured, refusal = judges_agreement(settings, store)
     if settings.refusal_judge == "classifier":
         answers = {name: _refusal_by_classifier(a, rubrics) for name, a in answers.items()}
-        refusal = measured_agreement(store, "classifier")
     scores = {name: score(a, list(rubrics.values()), costs[name], measured, refusal)
               for name, a in answers.items()}
     if settings.jury:

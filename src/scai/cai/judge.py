@@ -97,10 +97,13 @@ NEEDS: dict[str, set[str]] = {"attack_success": {"refused"}, "refusal_rate_judge
                               "over_refusal_rate": {"refused"}}
 
 
-def aggregate_seeds(per_seed: Sequence[dict[str, dict[str, float | None]]]
+def aggregate_seeds(per_seed: Sequence[dict[str, dict[str, float | None]]],
+                    bounds: dict[str, tuple[float, float]] | None = None
                     ) -> dict[str, dict[str, Estimate]]:
-    """{model: {metric: value}} per seed -> {model: {metric: mean and 95% CI over seeds}}.
-    A metric a seed could not measure (None) is left out of that metric's estimate."""
+    """{model: {metric: value}} per seed -> {model: {metric: mean and 95% CI over seeds}}, each
+    interval cut to the metric's `bounds` where known (`metric_bounds`). A metric a seed could
+    not measure (None) is left out of that metric's estimate."""
+    bounds = bounds or {}
     models = sorted({m for seed in per_seed for m in seed})
     out: dict[str, dict[str, Estimate]] = {}
     for model in models:
@@ -110,5 +113,6 @@ def aggregate_seeds(per_seed: Sequence[dict[str, dict[str, float | None]]]
             values = [seed[model][metric] for seed in per_seed
                       if seed.get(model, {}).get(metric) is not None]
             if values:
-                out[model][metric] = mean_ci(values)
+                est = mean_ci(values)
+                out[model][metric] = est.within(*bounds[metric]) if metric in bounds else est
     return out

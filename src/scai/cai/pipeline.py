@@ -14,7 +14,9 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from scai.cai.config import CaiConfig
+from scai.cai.evaluate import current_agreement
 from scai.cai.judge import aggregate_seeds
+from scai.cai.rubrics import metric_bounds
 from scai.cai.stages import eval_stage, generator, run_generate, run_stage0, run_train
 from scai.llm.client import OnCall
 from scai.llm.hf import release
@@ -125,6 +127,16 @@ def run_cai(config: CaiConfig, out_dir: Path, *, seeds: int = 1, profile: str | 
     return result
 
 
+def _agreement(config: CaiConfig, results: list[SeedResult], store: RunStore | None
+               ) -> dict[str, str]:
+    """The judges' measured agreement for the report: as the store has it now (a judge-check
+    run after a seed was evaluated, or between a run and its resume, counts)."""
+    before = results[-1].judge_agreement if results else {}
+    if store is None:
+        return before
+    return current_agreement(config.evaluate, store, before)
+
+
 def _pipeline(config: CaiConfig, out_dir: Path, seeds: int, profile: str | None, cache: bool,
               progress: bool, on_call: OnCall | None = None,
               store: RunStore | None = None) -> CaiResult:
@@ -134,9 +146,10 @@ def _pipeline(config: CaiConfig, out_dir: Path, seeds: int, profile: str | None,
     # Rendered once: report.md and metrics.png are the blocks the dashboard shows (report/cai.py).
     result = CaiResult(out_dir=str(out_dir), name=config.name,
                        about=_about(config, profile, results), profile=profile, seeds=results,
-                       aggregate=aggregate_seeds([r.metrics for r in results]),
+                       aggregate=aggregate_seeds([r.metrics for r in results], metric_bounds(
+                           config.evaluate.all_rubrics())),
                        report=str(out_dir / "report.md"), plot=None,
-                       judge_agreement=results[-1].judge_agreement if results else {})
+                       judge_agreement=_agreement(config, results, store))
     written = write_files(report_page(result.model_dump(mode="json")), out_dir,
                           markdown="report.md")
     plot = out_dir / "metrics.png"

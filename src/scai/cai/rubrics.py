@@ -8,6 +8,7 @@ the combined score, the metric names in results, tables and plots.
 
 from __future__ import annotations
 
+import itertools
 from functools import cache
 
 from pydantic import Field, model_validator
@@ -84,6 +85,22 @@ def with_added(extra: list[CaiRubric]) -> list[CaiRubric]:
 def metric_names(rubrics: list[CaiRubric]) -> list[str]:
     """Every reported metric, in rubric order (the columns of tables and plots)."""
     return [name for r in rubrics for name in r.reported]
+
+
+def metric_bounds(rubrics: list[CaiRubric]) -> dict[str, tuple[float, float]]:
+    """What each reported metric can be: a statistic is a share (0..1); a rubric's own score
+    spans its combiner's values over the corners of its fields' ranges (the combiners are
+    linear in each field)."""
+    out: dict[str, tuple[float, float]] = {}
+    for r in rubrics:
+        for name in r.reported:
+            if name in STATISTICS:
+                out[name] = (0.0, 1.0)
+            elif name == r.name:
+                corners = [r.score(dict(zip([m.name for m in r.metrics], c, strict=True)))
+                           for c in itertools.product(*((m.min, m.max) for m in r.metrics))]
+                out[name] = (min(corners), max(corners))
+    return out
 
 
 def default_counts(rubrics: list[CaiRubric]) -> dict[str, int]:

@@ -92,19 +92,27 @@ def score(answers: list[Answer], rubrics: list[CaiRubric] | None = None,
         openings = [a.opens_with_refusal for a in mine]
         metrics = {k: summary.mean if k == r.name else STATISTICS[k](verdicts, openings)
                    for k in r.reported}
-        # Where the classifier reads refusal, its agreement is the refusal rubrics' headline.
-        by = refusal if refusal is not None and "refused" in {m.name for m in r.metrics} \
-            else measured
-        found = by.headline(r.name) if by is not None else None
-        note = by.line(r.name) if by is not None else None
-        if by is refusal and measured is not None and len(r.metrics) > 1:
-            note = f"{note}; other fields: {measured.line(r.name)}"
+        found, note = agreement_of(r, measured, refusal)
         juries = [a.jury for a in mine if a.jury]
         by_rubric[r.name] = RubricScores(
             metrics=metrics, judged=summary.judged, failures=summary.failures,
             agreement=r.agreement if r.agreement is not None else found, agreement_note=note,
             jury_alpha=alpha_per_field(r, juries) if juries else {})
     return ModelScores(rubrics=by_rubric, answers=len(answers), cost=cost)
+
+
+def agreement_of(r: CaiRubric, measured: MeasuredAgreement | None,
+                 refusal: MeasuredAgreement | None) -> tuple[float | None, str | None]:
+    """A rubric's headline agreement and its line: the judge's latest judge-check, the refusal
+    classifier's where it reads refusal (the other fields' judge beside it)."""
+    by = refusal if refusal is not None and "refused" in {m.name for m in r.metrics} \
+        else measured
+    if by is None:
+        return None, None
+    note = by.line(r.name)
+    if by is refusal and measured is not None and len(r.metrics) > 1:
+        note = f"{note}; other fields: {measured.line(r.name)}"
+    return by.headline(r.name), note
 
 
 def note_jury(scores: dict[str, ModelScores], answers: dict[str, list[Answer]],
