@@ -110,3 +110,11 @@ def test_an_interval_is_cut_to_what_the_metric_can_be():
     assert cut["attack_success"].ci_high == raw["attack_success"].ci_high < 1
     assert raw["helpfulness"].ci_high > 5 and cut["helpfulness"].ci_high == 5.0
     assert cut["attack_success"].mean == raw["attack_success"].mean
+
+
+def test_a_cut_interval_never_passes_its_mean():
+    from scai.stats import mean_ci
+
+    outside = mean_ci([0.4, 0.5, 0.6]).within(1.0, 5.0)  # a mean below what the metric can be
+    assert outside.ci_low == outside.mean == pytest.approx(0.5)
+    assert outside.mean <= outside.ci_high

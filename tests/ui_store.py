@@ -74,7 +74,7 @@ def _cai_run(root: Path, out: Path) -> str:
     def evaluate(config, models, out_dir, *, data_dir, seed, cache, progress, on_call=None, store=None):
         return {m: ModelScores(attack_success=0.6 - 0.1 * i - 0.05 * seed, harm=2.0 - 0.4 * i,
                                refusal_rate_judge=0.1 * i, refusal_rate_opening=0.1 * i,
-                               helpfulness=3.0 + 0.1 * seed, style=0.5 + 0.1 * i,
+                               helpfulness=3.0 + 0.1 * seed, style=2.5 + 0.1 * i,
                                judge_failures={"harm": 0}, answers=4)
                 for i, m in enumerate(models)}
     config = load_config(REPO / "examples" / "cai" / "quick.yaml",

@@ -36,10 +36,11 @@ class Estimate(BaseModel):
     def within(self, low: float, high: float) -> Estimate:
         """The interval cut to what the quantity can be (a share's t-interval over 3 seeds
         can reach below 0); the mean and standard error are unchanged."""
-        if self.ci_low is None or self.ci_high is None:
+        if self.ci_low is None or self.ci_high is None or self.mean is None:
             return self
-        return self.model_copy(update={"ci_low": max(low, self.ci_low),
-                                       "ci_high": min(high, self.ci_high)})
+        # never past the mean (a value outside the range is reported, not hidden)
+        return self.model_copy(update={"ci_low": min(max(low, self.ci_low), self.mean),
+                                       "ci_high": max(min(high, self.ci_high), self.mean)})
 
     def fmt(self, digits: int = 2) -> str:
         if self.mean is None:
