@@ -77,3 +77,15 @@ def test_cai_training_steps_and_drift_rounds_are_interactive(cai_run, tmp_path):
     rows = [r for c in charts(page(run.id)) for r in c["rows"]]
     bench = sorted((r["x"], r["y"]) for r in rows if r["panel"] == "benchmark accuracy")
     assert bench == [(0, 0.5), (1, 0.4), (2, pytest.approx(0.3))]
+
+
+def test_a_shares_band_over_two_runs_stays_within_0_and_1():
+    from scai.contract.tasks.ultimatum import Ultimatum
+    from scai.report.contract import panel_figure
+
+    acceptance = next(p for p in Ultimatum.panels if p.name == "acceptance")
+    per_run = [[{"acceptance": 0.2}, {"acceptance": 1.0}], [{"acceptance": 1.0}, {"acceptance": 1.0}]]
+    fig = panel_figure(acceptance, per_run, "two runs")
+    rows = fig.data.rows
+    assert [r["y"] for r in rows] == [0.6, 1.0]
+    assert rows[0]["low"] == 0.0 and rows[0]["high"] == 1.0  # t over 2 runs: -4.5 .. 5.7

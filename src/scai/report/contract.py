@@ -79,12 +79,14 @@ def panel_figure(panel: Panel, per_run: list[Metrics], name: str,
     how = f"mean and 95% CI over {n} runs" if n > 1 else \
         "one run, 95% CI within it" if banded else "one run"
 
-    def estimate(m: str) -> list[Estimate]:
-        return over_runs(per_run, m) if n > 1 else within_run(per_run[0], m)
+    def estimate(m: str, unit: bool) -> list[Estimate]:
+        found = over_runs(per_run, m) if n > 1 else within_run(per_run[0], m)
+        # a share's band over 2 or 3 runs can reach past 0 or 1: cut it to what it can be
+        return [e.within(0.0, 1.0) for e in found] if unit else found
 
-    est = {label: estimate(m) for label, m in series.items()}
+    est = {label: estimate(m, panel.unit_range) for label, m in series.items()}
     est.update(extra or {})
-    right_est = {label: estimate(m) for label, m in right.items()}
+    right_est = {label: estimate(m, True) for label, m in right.items()}
     return Figure(curves(est, title=f"{name}: {panel.title} ({how})", ylabel=panel.ylabel,
                          unit_range=panel.unit_range, right=right_est,
                          right_ylabel=panel.right_ylabel), name=panel.name, caption=panel.title,
