@@ -73,25 +73,28 @@ def collect(out: Path, seeds: list[int]) -> dict:
 def summarise(runs: dict) -> dict:
     from scai.stats import mean_ci
 
-    def est(values: list[float]) -> dict:
+    def est(values: list[float], share: bool = False) -> dict:
         e = mean_ci(values)
-        return {"n": e.n, "mean": e.mean, "low": e.ci_low, "high": e.ci_high}
+        e = e.within(0.0, 1.0) if share else e  # a share's t-interval over 3 seeds can pass 0, 1
+        return {"n": e.n, "mean": e.mean, "low": e.ci_low, "high": e.ci_high,
+                "values": [round(v, 4) for v in values]}
 
     table: dict[str, dict] = {}
-    bases = [r["trait_base"]["rate"]["value"] for m in runs.values() for r in m.values()
+    # the base model before seeding, once per seed (the methods share the seed's `seed/`)
+    bases = [r["trait_base"]["rate"]["value"] for r in runs[METHODS[0]].values()
              if r.get("trait_base")]
     for method, by_seed in runs.items():
         rounds = sorted({x["round"] for r in by_seed.values() for x in r["rounds"]})
         table[method] = {str(k): {
             "rate": est([x["trait"]["rate"]["value"] for r in by_seed.values()
-                         for x in r["rounds"] if x["round"] == k and x.get("trait")]),
+                         for x in r["rounds"] if x["round"] == k and x.get("trait")], share=True),
             "retained": est([x["trait"]["retained"]["value"] for r in by_seed.values()
                              for x in r["rounds"] if x["round"] == k and x.get("trait")]),
             "retained_last_layer": est([x["trait"]["retained_by_layer"][-1]
                                         for r in by_seed.values() for x in r["rounds"]
                                         if x["round"] == k and x.get("trait")]),
         } for k in rounds}
-    return {"base_rate": est(bases), "methods": table,
+    return {"base_rate": est(bases, share=True), "methods": table,
             "seeds": {m: sorted(v) for m, v in runs.items()}}
 
 
@@ -132,7 +135,8 @@ def plot(summary: dict, path: Path) -> None:
                   for k, y in zip(rounds, ys)]
             line = ax.plot(xs, ys, marker="o", label=method)[0]
             ax.fill_between(xs, lo, hi, alpha=0.2, color=line.get_color())
-        ax.set(title=title, xlabel="round (0: seeded)", ylabel=ylabel)
+        ax.set(title=title, xlabel="round (0: seeded)", ylabel=ylabel,
+               xticks=sorted({int(k) for r in summary["methods"].values() for k in r}))
         ax.axhline(0, ls="--", c="grey", lw=0.8)
     base = summary["base_rate"]["mean"]
     if base is not None:
