@@ -89,3 +89,17 @@ def test_the_report_section_lists_base_seeded_and_rounds_with_intervals():
     assert table.rows[2][1:] == ["6/10", "0.60 [0.40, 0.80]", "0.70 [0.60, 0.80]"]
     assert any(getattr(b, "name", None) == "drift_trait" for b in blocks)
     assert trait_blocks(result.model_copy(update={"rounds": rounds[:0], "trait_base": None})) == []
+
+
+def test_a_bad_trait_file_stops_the_drift_config_before_anything_runs(tmp_path):
+    from scai.kinds import load_config
+    from tests.conftest import REPO, scai
+
+    bad = tmp_path / "t.yaml"
+    bad.write_text("name: x\nmarkers: [arr]\n")
+    with pytest.raises(ConfigError, match="demonstrations"):
+        load_config(REPO / "examples/supervise/idempotence.yaml", [f"trait.file={bad}"])
+    r = scai("drift", str(REPO / "examples/supervise/idempotence.yaml"), "--set",
+             f"trait.file={bad}", "--out", str(tmp_path / "out"))
+    assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1
+    assert "t.yaml: demonstrations" in r.stderr and not (tmp_path / "out").exists()

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from scai.cai.config import GenerateSettings
 from scai.cai.train import TrainSettings
 from scai.config import ConfigModel, resolve_path
 from scai.supervise.diff.config import AxisSettings, ClusterSettings
+from scai.supervise.drift.trait import load_trait
 
 
 class ProbeSettings(ConfigModel):
@@ -115,3 +116,9 @@ class DriftConfig(ConfigModel):
                                         "follow it (the idempotence experiment).")
 
     _paths = field_validator("constitution")(resolve_path)
+
+    @model_validator(mode="after")
+    def _trait_readable(self) -> DriftConfig:
+        if self.trait is not None:  # a bad trait file stops the run before anything starts
+            load_trait(self.trait.file)
+        return self

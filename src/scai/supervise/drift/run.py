@@ -37,6 +37,7 @@ from scai.supervise.diff.sampling import Answer, sample_answers
 from scai.supervise.drift.config import DriftConfig
 from scai.supervise.drift.outputs import write_outputs
 from scai.supervise.drift.result import DriftResult, RoundResult, comparison
+from scai.supervise.drift.seeding import read_trait, seed_trait
 
 
 def _cai_config(cfg: DriftConfig, model: str, base: Path, seed: int) -> CaiConfig:
@@ -229,8 +230,6 @@ def _round(cfg: DriftConfig, k: int, prev: Path, answers: dict[int, list[Answer]
             cfg, k, first, f"hf:{prev}", rr.model, out, progress)
         rr.seconds["representations"] = time.perf_counter() - t0
     if cfg.trait is not None:
-        from scai.supervise.drift.trait import read_trait
-
         t0 = time.perf_counter()
         rr.trait = read_trait(cfg, k, (f"hf:{resolve_base(cfg.base_model)}", first, rr.model),
                               [a.text for a in answers[k]], _repr_prompts(cfg), out.parent)
@@ -254,8 +253,6 @@ def run_drift(cfg: DriftConfig, out_dir: Path, *, store: RunStore | None = None,
         ckpt = resolve_base(cfg.base_model)
         base_trait = None
         if cfg.trait is not None:
-            from scai.supervise.drift.trait import read_trait, seed_trait
-
             seeded = seed_trait(cfg, ckpt, out_dir / "seed", progress)
             # the trait's starting point: the base model's answers before it was seeded
             base = f"hf:{ckpt}"
